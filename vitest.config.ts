@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+
+// Nest relies on legacy decorators and their design-time metadata for
+// constructor injection; Oxc emits both when asked (Nest's own Vitest setup).
+const oxc = { decorator: { legacy: true, emitDecoratorMetadata: true } };
+
+export default defineConfig({
+  oxc,
+  test: {
+    setupFiles: ['reflect-metadata'],
+    pool: 'forks',
+    projects: [
+      {
+        oxc,
+        test: {
+          name: 'unit',
+          include: ['src/**/*.spec.ts'],
+          setupFiles: ['reflect-metadata'],
+        },
+      },
+      {
+        oxc,
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e-spec.ts'],
+          setupFiles: ['reflect-metadata'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // e2e files share one RabbitMQ and one Redis; each uses its own queue
+          // names and REDIS_PREFIX, so they may run side by side.
+          fileParallelism: true,
+        },
+      },
+    ],
+  },
+});
