@@ -1,0 +1,89 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import axios, { AxiosInstance } from 'axios';
+
+import { describeNetworkError } from '../../common/network-error';
+import { retryWithBackoff } from '../../common/retry';
+import { WorkerConfig } from '../../config/worker-config';
+import { BackendError, isTransientStatus } from '../backend.errors';
+
+/** Renew when less than this is left, or a tenth of the lifetime if that is shorter. */
+const RENEW_MARGIN_MS = 30_000;
+
+interface CachedToken {
+  accessToken: string;
+  renewAt: number;
+}
+
+/**
+ * OAuth 2.0 client-credentials tokens (RFC 6749 §4.4) for the backend: one
+ * cached token per process, renewed before it expires, fetched once however
+ * many requests need it at the same moment. Tokens are never logged.
+ */
+@Injectable()
+export class TokenProvider {
+  private readonly logger = new Logger(TokenProvider.name);
+  /** Its own axios instance: the backend's auth interceptor must never see it. */
+  private readonly http: AxiosInstance;
+  private cached?: CachedToken;
+  private inFlight?: Promise<string>;
+
+  constructor(@Inject(WorkerConfig) private readonly config: WorkerConfig) {
+    this.http = axios.create({ timeout: config.backend.timeoutMs, proxy: false, validateStatus: () => true });
+  }
+
+  async token(): Promise<string> {
+    if (this.cached && Date.now() < this.cached.renewAt) return this.cached.accessToken;
+    this.inFlight ??= this.fetchToken().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  /** Forgets `accessToken` (the backend refused it), unless a newer one replaced it already. */
+  invalidate(accessToken: string): void {
+    if (this.cached?.accessToken === accessToken) this.cached = undefined;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const obtainedAt = Date.now();
+    const { accessToken, expiresInS } = await retryWithBackoff(
+      () => this.requestToken(),
+      this.config.backend.retry,
+      (error) => error instanceof BackendError && error.transient,
+    ).catch((error: unknown) => {
+      // Retried here already: the push that needed the token must not retry it again.
+      const message = error instanceof Error ? error.message : String(error);
+      throw new BackendError(message, 'backend_error', false, { cause: error });
+    });
+    const lifetimeMs = expiresInS * 1000;
+    const margin = Math.min(RENEW_MARGIN_MS, lifetimeMs / 10);
+    this.cached = { accessToken, renewAt: obtainedAt + lifetimeMs - margin };
+    this.logger.debug(`Obtained a backend token valid for ${expiresInS} s`);
+    return accessToken;
+  }
+
+  private async requestToken(): Promise<{ accessToken: string; expiresInS: number }> {
+    const { url, clientId, clientSecret } = this.config.auth;
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+    });
+    let response;
+    try {
+      response = await this.http.post(url, form.toString(), {
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      });
+    } catch (error) {
+      throw new BackendError(`Auth server unreachable: ${describeNetworkError(error)}`, 'backend_error', true);
+    }
+    const { status, data } = response;
+    if (status < 200 || status >= 300) {
+      throw new BackendError(`Auth server answered ${status}`, 'backend_error', isTransientStatus(status));
+    }
+    const body = data as { access_token?: unknown; expires_in?: unknown } | null;
+    if (typeof body?.access_token !== 'string' || !body.access_token) {
+      throw new BackendError('Auth server answered without an access_token', 'backend_error', true);
+    }
+    const expiresInS = Number(body.expires_in);
+    return { accessToken: body.access_token, expiresInS: expiresInS > 0 ? expiresInS : 3600 };
+  }
+}

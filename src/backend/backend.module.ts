@@ -1,0 +1,19 @@
+import { HttpModule } from '@nestjs/axios';
+import { Module } from '@nestjs/common';
+
+import { WorkerConfig } from '../config/worker-config';
+import { AuthInterceptor } from './auth/auth.interceptor';
+import { TokenProvider } from './auth/token.provider';
+import { BackendClient } from './backend.client';
+
+@Module({
+  imports: [
+    HttpModule.registerAsync({
+      inject: [WorkerConfig],
+      useFactory: (config: WorkerConfig) => ({ timeout: config.backend.timeoutMs, proxy: false }),
+    }),
+  ],
+  providers: [TokenProvider, AuthInterceptor, BackendClient],
+  exports: [BackendClient],
+})
+export class BackendModule {}

@@ -1,0 +1,105 @@
+import { Environment, LogLevel } from './environment';
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  /** Delay before the second attempt; doubles on each further one. */
+  baseDelayMs: number;
+  /** Upper bound of any single delay. */
+  maxDelayMs: number;
+  /** Relative spread of each delay (0.2 = ±20 %). */
+  jitter: number;
+}
+
+/**
+ * The one validated, typed configuration, grouped by outside system. Nothing
+ * outside `config/` reads `process.env`; everything else injects this.
+ */
+export abstract class WorkerConfig {
+  abstract readonly rabbit: {
+    url: string;
+    workerQueue: string;
+    deadLetterQueue: string;
+    orchestratorQueue: string;
+    prefetch: number;
+  };
+  abstract readonly redis: { url: string; prefix: string; taskStateTtlS: number };
+  abstract readonly tasks: { maxBatchApps: number; maxBatchCountries: number };
+  abstract readonly steam: {
+    apiKey: string | undefined;
+    apiUrl: string;
+    storeUrl: string;
+    language: string;
+    rateLimit: number;
+    rateWindowMs: number;
+    timeoutMs: number;
+    cooldownMs: number;
+    egressConcurrency: number;
+    direct: boolean;
+    feedWindow: number;
+    retry: RetryPolicy;
+  };
+  abstract readonly backend: {
+    url: string;
+    timeoutMs: number;
+    concurrency: number;
+    retry: RetryPolicy;
+  };
+  abstract readonly auth: { url: string; clientId: string; clientSecret: string };
+  abstract readonly http: { port: number; host: string };
+  abstract readonly health: { consumerGraceMs: number };
+  abstract readonly shutdownGraceMs: number;
+  abstract readonly logLevel: LogLevel;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+const BACKOFF_JITTER = 0.2;
+
+export function toWorkerConfig(env: Environment): WorkerConfig {
+  return {
+    rabbit: {
+      url: env.RABBITMQ_URL,
+      workerQueue: env.WORKER_QUEUE,
+      deadLetterQueue: `${env.WORKER_QUEUE}.dlq`,
+      orchestratorQueue: env.ORCHESTRATOR_QUEUE,
+      prefetch: env.WORKER_CONCURRENCY,
+    },
+    redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX, taskStateTtlS: env.TASK_STATE_TTL_S },
+    tasks: { maxBatchApps: env.MAX_BATCH_APPS, maxBatchCountries: 50 },
+    steam: {
+      apiKey: env.STEAM_API_KEY,
+      apiUrl: env.STEAM_API_URL.replace(/\/+$/, ''),
+      storeUrl: env.STEAM_STORE_URL.replace(/\/+$/, ''),
+      language: env.STEAM_LANGUAGE,
+      rateLimit: env.STEAM_RATE_LIMIT,
+      rateWindowMs: env.STEAM_RATE_WINDOW_MS,
+      timeoutMs: env.STEAM_TIMEOUT_MS,
+      cooldownMs: env.STEAM_COOLDOWN_MS,
+      egressConcurrency: env.STEAM_EGRESS_CONCURRENCY,
+      direct: env.STEAM_DIRECT,
+      feedWindow: env.STEAM_FEED_WINDOW,
+      retry: {
+        maxAttempts: env.STEAM_MAX_ATTEMPTS,
+        baseDelayMs: env.STEAM_BACKOFF_MS,
+        maxDelayMs: MAX_BACKOFF_MS,
+        jitter: BACKOFF_JITTER,
+      },
+    },
+    backend: {
+      url: env.BACKEND_URL.replace(/\/+$/, ''),
+      timeoutMs: env.BACKEND_TIMEOUT_MS,
+      concurrency: env.BACKEND_CONCURRENCY,
+      retry: {
+        maxAttempts: env.BACKEND_MAX_ATTEMPTS,
+        baseDelayMs: env.BACKEND_BACKOFF_MS,
+        maxDelayMs: MAX_BACKOFF_MS,
+        jitter: BACKOFF_JITTER,
+      },
+    },
+    auth: { url: env.AUTH_URL, clientId: env.AUTH_CLIENT_ID, clientSecret: env.AUTH_CLIENT_SECRET },
+    http: { port: env.HTTP_PORT, host: env.HTTP_HOST },
+    health: { consumerGraceMs: env.LIVENESS_CONSUMER_GRACE_MS },
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    logLevel: env.LOG_LEVEL,
+  };
+}

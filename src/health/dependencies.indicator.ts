@@ -1,0 +1,59 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+
+import { WorkerConfig } from '../config/worker-config';
+import { RedisClient } from '../redis/redis.module';
+import { ConsumerState } from '../tasks/transport/consumer.state';
+import { RabbitConnection } from '../tasks/transport/rabbit.connection';
+
+/** A ping slower than this counts as Redis being away. */
+const REDIS_PING_TIMEOUT_MS = 2000;
+
+/**
+ * What the probes look at: the broker connection, Redis, and whether this
+ * process consumes WORKER_QUEUE. For liveness, only a consumer lost while the
+ * connection is up (what a restart mends) is `down`; outages are `degraded`.
+ */
+@Injectable()
+export class DependenciesIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly rabbit: RabbitConnection,
+    private readonly redis: RedisClient,
+    private readonly consumer: ConsumerState,
+    @Inject(WorkerConfig) private readonly config: WorkerConfig,
+  ) {}
+
+  rabbitmq(forLiveness: boolean): HealthIndicatorResult {
+    const check = this.health.check('rabbitmq');
+    if (this.rabbit.connected) return check.up();
+    return forLiveness ? check.degraded({ message: 'disconnected' }) : check.down({ message: 'disconnected' });
+  }
+
+  async redisPing(forLiveness: boolean): Promise<HealthIndicatorResult> {
+    const check = this.health.check('redis');
+    const answered = await Promise.race([
+      this.redis.redis.ping().then(() => true, () => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), REDIS_PING_TIMEOUT_MS).unref()),
+    ]);
+    if (answered) return check.up();
+    return forLiveness ? check.degraded({ message: 'unreachable' }) : check.down({ message: 'unreachable' });
+  }
+
+  /** Readiness: is there a consumer right now? */
+  consumerUp(): HealthIndicatorResult {
+    const check = this.health.check('consumer');
+    return this.consumer.isUp ? check.up() : check.down({ message: 'not consuming' });
+  }
+
+  /** Liveness: has the broker left us without a consumer for longer than the grace period? */
+  consumerAlive(): HealthIndicatorResult {
+    const check = this.health.check('consumer');
+    const downForMs = this.consumer.downForMs();
+    if (downForMs === 0) return check.up();
+    if (this.rabbit.connected && downForMs > this.config.health.consumerGraceMs) {
+      return check.down({ message: `no consumer for ${Math.round(downForMs / 1000)} s while connected` });
+    }
+    return check.degraded({ message: 'not consuming' });
+  }
+}

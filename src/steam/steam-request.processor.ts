@@ -1,0 +1,93 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import type { Job, Queue } from 'bull';
+
+import { backoffDelay } from '../common/backoff';
+import { sleep } from '../common/sleep';
+import { WorkerConfig } from '../config/worker-config';
+import { EgressLimiter, Reservation } from './egress/egress.limiter';
+import { EgressPool } from './egress/egress.pool';
+import { RetryLater, STEAM_QUEUE } from './steam-queue.constants';
+import { SteamClient } from './steam.client';
+import { asSteamError, steamFailureAction, SteamRateLimitedError } from './steam.errors';
+import { describeRequest, SteamOutcome, SteamRequest } from './steam-request';
+
+/** Longest single sleep while waiting for an egress, so that a closing queue is noticed. */
+const MAX_WAIT_SLICE_MS = 1000;
+
+type SteamJob = Job<SteamRequest & { requestsMade?: number }>;
+
+/**
+ * Runs each Steam job: waits for an egress slot (spacing, lease, cooldown in
+ * Redis), makes the one HTTP call, and decides what a failure leads to. Every
+ * attempt is a job run and so passes the limiter again.
+ */
+@Injectable()
+export class SteamRequestProcessor implements OnModuleInit {
+  private readonly logger = new Logger(SteamRequestProcessor.name);
+
+  constructor(
+    @InjectQueue(STEAM_QUEUE) private readonly queue: Queue,
+    private readonly client: SteamClient,
+    private readonly limiter: EgressLimiter,
+    private readonly pool: EgressPool,
+    @Inject(WorkerConfig) private readonly config: WorkerConfig,
+  ) {}
+
+  onModuleInit(): void {
+    // One slot per lease the pool can grant, so this process alone can fill
+    // every egress; more would only wait in the limiter.
+    const concurrency = this.pool.egresses.length * this.config.steam.egressConcurrency;
+    void this.queue.process('*', concurrency, (job: SteamJob) => this.process(job));
+  }
+
+  async process(job: SteamJob): Promise<SteamOutcome> {
+    const reservation = await this.waitForEgress(job);
+    const renewal = setInterval(() => void this.limiter.renew(reservation).catch(() => undefined), this.limiter.leaseTtlMs / 3);
+    try {
+      await sleep(reservation.startsInMs);
+      const value = await this.client.call(job.data, reservation.egress);
+      return { ok: true, value };
+    } catch (thrown) {
+      return await this.onFailure(job, reservation, thrown);
+    } finally {
+      clearInterval(renewal);
+      await this.limiter.release(reservation).catch(() => undefined);
+    }
+  }
+
+  private async waitForEgress(job: SteamJob): Promise<Reservation> {
+    for (;;) {
+      if (isClosing(this.queue)) throw new RetryLater(`queue closing; ${describeRequest(job.data)} handed back`, 0);
+      const answer = await this.limiter.reserve(this.pool.egresses);
+      if ('reservation' in answer) return answer.reservation;
+      await sleep(Math.min(answer.retryInMs, MAX_WAIT_SLICE_MS));
+    }
+  }
+
+  private async onFailure(job: SteamJob, reservation: Reservation, thrown: unknown): Promise<SteamOutcome> {
+    const error = asSteamError(thrown);
+    const action = steamFailureAction(error.kind);
+    if (action.coolEgress) {
+      const retryAfterMs = error instanceof SteamRateLimitedError ? error.retryAfterMs : undefined;
+      const until = await this.limiter.coolDown(reservation.egress, retryAfterMs ?? this.config.steam.cooldownMs);
+      this.logger.warn(`Egress ${reservation.egress.label} cooling down until ${until.toISOString()}: ${error.message}`);
+    }
+    if (!action.retry) {
+      return { ok: false, kind: error.kind === 'key_refused' ? 'key_refused' : 'permanent', message: error.message };
+    }
+    const requestsMade = (job.data.requestsMade ?? 0) + 1;
+    const { retry } = this.config.steam;
+    if (requestsMade >= retry.maxAttempts) {
+      return { ok: false, kind: 'exhausted', message: `${error.message} (after ${requestsMade} attempts)` };
+    }
+    await job.update({ ...job.data, requestsMade });
+    this.logger.debug(`${describeRequest(job.data)} attempt ${requestsMade} failed: ${error.message}`);
+    throw new RetryLater(error.message, backoffDelay(retry, requestsMade));
+  }
+}
+
+/** Bull sets `closing` while `close()` runs; its typings omit it. */
+function isClosing(queue: Queue): boolean {
+  return Boolean((queue as Queue & { closing?: Promise<void> }).closing);
+}

@@ -1,0 +1,95 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bull';
+import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+
+import { STEAM_JOB_OPTIONS, STEAM_QUEUE } from './steam-queue.constants';
+import { SteamKeyRefusedError, SteamPermanentError, SteamTransientError } from './steam.errors';
+import type { SteamOutcome, SteamRequest, SteamResult } from './steam-request';
+
+interface Waiter {
+  resolve: (outcome: SteamOutcome) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The producer side of the Steam queue: `request()` adds one job and resolves
+ * with its answer. One pair of Bull listeners serves every waiting caller of
+ * the process (a map from job id to its promise), instead of one
+ * `job.finished()` each, which would cost O(waiting) per completion.
+ */
+@Injectable()
+export class SteamRequestQueue implements OnModuleInit {
+  private readonly logger = new Logger(SteamRequestQueue.name);
+  private readonly waiters = new Map<string, Waiter>();
+
+  constructor(@InjectQueue(STEAM_QUEUE) private readonly queue: Queue) {}
+
+  async onModuleInit(): Promise<void> {
+    this.queue.on('global:completed', (jobId: string, value: unknown) => this.settle(jobId, parse(value)));
+    this.queue.on('global:failed', (jobId: string, reason: unknown) =>
+      this.waiters.get(jobId)?.reject(new SteamTransientError(`Steam job failed: ${String(reason)}`)),
+    );
+    this.queue.on('error', (error: Error) => this.logger.warn(`Steam queue: ${error.message}`));
+    await this.queue.isReady();
+    // Completions announced while the subscriber was reconnecting are lost:
+    // read the outcome of every waiting job from Redis again.
+    (this.queue as Queue & { eclient: Redis }).eclient.on('ready', () => void this.reconcile());
+  }
+
+  /** Number of callers of this process waiting for a Steam answer. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  /**
+   * Resolves with Steam's answer; rejects with a SteamError when Steam kept
+   * failing or refused for good, or with the signal's reason when aborted
+   * (the job is then taken back if it has not started).
+   */
+  async request<R extends SteamRequest>(request: R, signal?: AbortSignal): Promise<SteamResult<R>> {
+    signal?.throwIfAborted();
+    const jobId = randomUUID();
+    const outcome = new Promise<SteamOutcome>((resolve, reject) => this.waiters.set(jobId, { resolve, reject }));
+    // It may settle (abort) while the job is still being added; it is awaited below.
+    outcome.catch(() => undefined);
+    const onAbort = () => {
+      this.waiters.get(jobId)?.reject(signal!.reason as Error);
+      void this.queue.getJob(jobId).then((job) => job?.remove()).catch(() => undefined);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.queue.add(request.kind, request, { ...STEAM_JOB_OPTIONS, jobId });
+      return unwrap(await outcome) as SteamResult<R>;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.waiters.delete(jobId);
+    }
+  }
+
+  private settle(jobId: string, outcome: SteamOutcome): void {
+    this.waiters.get(jobId)?.resolve(outcome);
+  }
+
+  private async reconcile(): Promise<void> {
+    for (const jobId of [...this.waiters.keys()]) {
+      const job = await this.queue.getJob(jobId).catch(() => null);
+      if (!job) continue;
+      const state = await job.getState().catch(() => undefined);
+      if (state === 'completed') this.settle(jobId, job.returnvalue as SteamOutcome);
+      if (state === 'failed') this.waiters.get(jobId)?.reject(new SteamTransientError(`Steam job failed: ${job.failedReason}`));
+    }
+  }
+}
+
+function parse(value: unknown): SteamOutcome {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as SteamOutcome;
+}
+
+function unwrap(outcome: SteamOutcome): unknown {
+  if (outcome.ok) return outcome.value;
+  if (outcome.kind === 'key_refused') throw new SteamKeyRefusedError(outcome.message);
+  if (outcome.kind === 'permanent') throw new SteamPermanentError(outcome.message);
+  throw new SteamTransientError(outcome.message);
+}

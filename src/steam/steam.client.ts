@@ -1,0 +1,122 @@
+import { HttpService } from '@nestjs/axios';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AxiosResponse } from 'axios';
+import { firstValueFrom } from 'rxjs';
+
+import { describeNetworkError } from '../common/network-error';
+import { WorkerConfig } from '../config/worker-config';
+import type { Egress } from './egress/egress';
+import {
+  SteamKeyRefusedError,
+  SteamPermanentError,
+  SteamRateLimitedError,
+  SteamTransientError,
+  asSteamError,
+} from './steam.errors';
+import type { AppDetails, AppListPage, SteamRequest } from './steam-request';
+
+const APP_LIST_PAGE_SIZE = 50_000;
+const APP_LIST_TYPES = ['games', 'dlc', 'software', 'videos', 'hardware'];
+
+/**
+ * Plain HTTP to Steam, one call per method, through the egress it is given.
+ * It knows nothing of queues or limits; it reads each answer and classifies
+ * every failure once (steam.errors.ts).
+ */
+@Injectable()
+export class SteamClient {
+  constructor(
+    private readonly http: HttpService,
+    @Inject(WorkerConfig) private readonly config: WorkerConfig,
+  ) {}
+
+  async call(request: SteamRequest, egress: Egress): Promise<AppDetails | AppListPage> {
+    return request.kind === 'appdetails'
+      ? this.appDetails(request.appId, request.country, egress)
+      : this.appListPage(request.lastAppId, egress);
+  }
+
+  async appDetails(appId: number, country: string, egress: Egress): Promise<AppDetails> {
+    const { storeUrl, language } = this.config.steam;
+    const response = await this.get(`${storeUrl}/api/appdetails`, { appids: appId, cc: country, l: language }, egress);
+    if (response.status === 403) {
+      throw new SteamRateLimitedError('Steam store answered 403 (IP blocked)', retryAfterMs(response));
+    }
+    this.throwUnlessOk(response, 'appdetails');
+    const entry = (response.data as Record<string, unknown> | null)?.[String(appId)] as
+      | { success?: boolean; data?: unknown }
+      | undefined;
+    if (!entry || typeof entry !== 'object') {
+      throw new SteamTransientError(`Steam appdetails answer lacks app ${appId}`);
+    }
+    return entry.success === true
+      ? { available: true, details: entry.data ?? null }
+      : { available: false, details: null };
+  }
+
+  async appListPage(lastAppId: number, egress: Egress): Promise<AppListPage> {
+    const { apiUrl, apiKey } = this.config.steam;
+    if (!apiKey) throw new SteamKeyRefusedError('STEAM_API_KEY is not set');
+    const params: Record<string, string | number | boolean> = {
+      key: apiKey,
+      max_results: APP_LIST_PAGE_SIZE,
+      last_appid: lastAppId,
+    };
+    for (const type of APP_LIST_TYPES) params[`include_${type}`] = true;
+    const response = await this.get(`${apiUrl}/IStoreService/GetAppList/v1/`, params, egress);
+    if (response.status === 403) {
+      throw new SteamKeyRefusedError('Steam refused STEAM_API_KEY (403)');
+    }
+    this.throwUnlessOk(response, 'GetAppList');
+    const page = (response.data as { response?: unknown } | null)?.response as
+      | { apps?: { appid: number }[]; have_more_results?: boolean; last_appid?: number }
+      | undefined;
+    if (!page || typeof page !== 'object') {
+      throw new SteamTransientError('Steam GetAppList answer has no response object');
+    }
+    const appIds = (page.apps ?? []).map((app) => app.appid).filter(Number.isInteger);
+    const hasMore = page.have_more_results === true && Number.isInteger(page.last_appid);
+    return hasMore ? { appIds, nextAppId: page.last_appid } : { appIds };
+  }
+
+  private async get(url: string, params: object, egress: Egress): Promise<AxiosResponse> {
+    try {
+      return await firstValueFrom(
+        this.http.get(url, {
+          params,
+          httpAgent: egress.httpAgent,
+          httpsAgent: egress.httpsAgent,
+          // Proxies come from the egress only, never from HTTP(S)_PROXY.
+          proxy: false,
+          validateStatus: () => true,
+          responseType: 'json',
+        }),
+      );
+    } catch (error) {
+      // Timeouts, resets and refused connections: the key is in the URL, so only
+      // the error's code and message travel on, never the request config.
+      throw asSteamError(new Error(describeNetworkError(error)));
+    }
+  }
+
+  private throwUnlessOk(response: AxiosResponse, what: string): void {
+    const { status } = response;
+    if (status === 429) {
+      throw new SteamRateLimitedError(`Steam ${what} answered 429`, retryAfterMs(response));
+    }
+    if (status >= 500) throw new SteamTransientError(`Steam ${what} answered ${status}`);
+    if (status !== 200) throw new SteamPermanentError(`Steam ${what} answered ${status}`);
+    if (response.data === null || response.data === undefined || response.data === '') {
+      throw new SteamTransientError(`Steam ${what} answered 200 with a null body`);
+    }
+  }
+}
+
+function retryAfterMs(response: AxiosResponse): number | undefined {
+  const header = response.headers['retry-after'] as string | undefined;
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

@@ -1,0 +1,41 @@
+import { HttpModule } from '@nestjs/axios';
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+
+import { WorkerConfig } from '../config/worker-config';
+import { EgressLimiter } from './egress/egress.limiter';
+import { EgressPool } from './egress/egress.pool';
+import { RETRY_LATER_BACKOFF, retryLaterBackoff, STEAM_QUEUE } from './steam-queue.constants';
+import { SteamClient } from './steam.client';
+import { SteamRequestProcessor } from './steam-request.processor';
+import { SteamRequestQueue } from './steam-request.queue';
+
+/**
+ * Every HTTP call to Steam is a job on one Redis-backed Bull queue, shared by
+ * all tasks of all worker processes; its processor takes each call through the
+ * egress limiter. Other modules use {@link SteamRequestQueue} only.
+ */
+@Module({
+  imports: [
+    HttpModule.registerAsync({
+      inject: [WorkerConfig],
+      useFactory: (config: WorkerConfig) => ({ timeout: config.steam.timeoutMs, maxRedirects: 0 }),
+    }),
+    BullModule.registerQueueAsync({
+      name: STEAM_QUEUE,
+      inject: [WorkerConfig],
+      useFactory: (config: WorkerConfig) => ({
+        redis: config.redis.url,
+        prefix: config.redis.prefix,
+        settings: {
+          backoffStrategies: { [RETRY_LATER_BACKOFF]: retryLaterBackoff },
+          // A job whose process died is run again; a few stalls are not a failure.
+          maxStalledCount: 5,
+        },
+      }),
+    }),
+  ],
+  providers: [SteamClient, EgressPool, EgressLimiter, SteamRequestProcessor, SteamRequestQueue],
+  exports: [SteamRequestQueue, EgressPool, EgressLimiter],
+})
+export class SteamModule {}

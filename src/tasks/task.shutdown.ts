@@ -1,0 +1,29 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+
+import { WorkerConfig } from '../config/worker-config';
+import { InFlightTasks } from './in-flight.tasks';
+import { TaskServer } from './transport/task.server';
+
+/**
+ * Graceful shutdown, in named phases, before Nest closes the transport, the
+ * Bull queues and the connections (which would fail the tasks still running):
+ * 1. stop consuming; 2. let the tasks in flight finish for SHUTDOWN_GRACE_MS;
+ * 3. give the rest back to the queue. Nest then closes everything.
+ */
+@Injectable()
+export class TaskShutdown implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(TaskShutdown.name);
+
+  constructor(
+    private readonly server: TaskServer,
+    private readonly inFlight: InFlightTasks,
+    @Inject(WorkerConfig) private readonly config: WorkerConfig,
+  ) {}
+
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.logger.log(`Shutting down (${signal ?? 'close'}): no new tasks`);
+    await this.server.stopConsuming();
+    await this.inFlight.drain(this.config.shutdownGraceMs);
+    this.logger.log('Tasks drained');
+  }
+}

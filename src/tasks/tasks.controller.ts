@@ -1,0 +1,44 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload, RmqContext } from '@nestjs/microservices';
+
+import { AppFetchDto, AppsFetchDto, AppsListDto } from './dto/task.dto';
+import { INVALID_TASK_PATTERN } from './task-patterns';
+import { TaskRunner } from './task.runner';
+import type { InvalidTaskData } from './transport/task-envelope';
+import { AppListUseCase } from './use-cases/app-list.use-case';
+import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
+
+/**
+ * One handler per task type. Each names its DTO and use case; the runner
+ * validates, runs it and turns the outcome into ack, dead-letter or requeue.
+ */
+@Controller()
+export class TasksController {
+  constructor(
+    private readonly runner: TaskRunner,
+    private readonly appList: AppListUseCase,
+    private readonly batch: BatchFetchUseCase,
+  ) {}
+
+  @MessagePattern('apps.list')
+  appsList(@Payload() data: unknown, @Ctx() context: RmqContext): Promise<void> {
+    return this.runner.run(context, 'apps.list', data, AppsListDto, (_dto, run) => this.appList.execute(run));
+  }
+
+  @MessagePattern('app.fetch')
+  appFetch(@Payload() data: unknown, @Ctx() context: RmqContext): Promise<void> {
+    return this.runner.run(context, 'app.fetch', data, AppFetchDto, (dto, run) =>
+      this.batch.execute({ appIds: [dto.appId], countries: [dto.country] }, run),
+    );
+  }
+
+  @MessagePattern('apps.fetch')
+  appsFetch(@Payload() data: unknown, @Ctx() context: RmqContext): Promise<void> {
+    return this.runner.run(context, 'apps.fetch', data, AppsFetchDto, (dto, run) => this.batch.execute(dto, run));
+  }
+
+  @MessagePattern(INVALID_TASK_PATTERN)
+  invalid(@Payload() data: InvalidTaskData, @Ctx() context: RmqContext): Promise<void> {
+    return this.runner.reject(context, data);
+  }
+}
