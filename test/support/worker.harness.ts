@@ -1,0 +1,92 @@
+import { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+
+import { AppModule } from '../../src/app.module';
+import { jsonLogger, startWorker } from '../../src/bootstrap';
+import { AuthStandIn, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './auth.stand-in';
+import { BackendStandIn } from './backend.stand-in';
+import { RabbitProbe, RABBITMQ_URL } from './rmq';
+import { SteamStandIn } from './steam.stand-in';
+
+/** Queue names and a Redis prefix of their own, so test files never see each other's state. */
+export function isolatedNames(label: string) {
+  const suffix = `${label}-${randomUUID().slice(0, 8)}`;
+  return {
+    WORKER_QUEUE: `test.${suffix}.tasks`,
+    ORCHESTRATOR_QUEUE: `test.${suffix}.results`,
+    REDIS_PREFIX: `test:${suffix}`,
+  };
+}
+
+export interface StandIns {
+  steam: SteamStandIn;
+  auth: AuthStandIn;
+  backend: BackendStandIn;
+  stop(): Promise<void>;
+}
+
+export async function startStandIns(): Promise<StandIns> {
+  const steam = await new SteamStandIn().start();
+  const auth = await new AuthStandIn().start();
+  const backend = await new BackendStandIn(auth).start();
+  return {
+    steam,
+    auth,
+    backend,
+    stop: async () => {
+      await Promise.all([steam.stop(), auth.stop(), backend.stop()]);
+    },
+  };
+}
+
+/** Everything a worker needs to talk to the stand-ins, with short timings for tests. */
+export function testEnvironment(standIns: StandIns, names: ReturnType<typeof isolatedNames>): Record<string, string> {
+  return {
+    ...names,
+    RABBITMQ_URL,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    STEAM_API_URL: standIns.steam.url,
+    STEAM_STORE_URL: standIns.steam.url,
+    STEAM_API_KEY: standIns.steam.apiKey,
+    STEAM_RATE_LIMIT: '1000',
+    STEAM_RATE_WINDOW_MS: '1000',
+    STEAM_BACKOFF_MS: '20',
+    STEAM_COOLDOWN_MS: '200',
+    STEAM_TIMEOUT_MS: '2000',
+    BACKEND_URL: standIns.backend.url,
+    BACKEND_BACKOFF_MS: '10',
+    BACKEND_TIMEOUT_MS: '2000',
+    AUTH_URL: `${standIns.auth.url}/oauth/token`,
+    AUTH_CLIENT_ID: TEST_CLIENT_ID,
+    AUTH_CLIENT_SECRET: TEST_CLIENT_SECRET,
+    LIVENESS_CONSUMER_GRACE_MS: '1000',
+    SHUTDOWN_GRACE_MS: '3000',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
+  };
+}
+
+export interface TestWorker {
+  app: INestApplication;
+  /** Base URL of its health endpoints. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Boots the real AppModule with the Nest testing module, as `main.ts` would. */
+export async function startTestWorker(env: Record<string, string>): Promise<TestWorker> {
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(env)] }).compile();
+  const app = moduleRef.createNestApplication({ logger: jsonLogger((env.LOG_LEVEL as 'fatal') ?? 'fatal') });
+  await startWorker(app, { port: 0 });
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/** A probe plus the result and dead-letter queues of `names`, collected from now on. */
+export async function watchQueues(names: ReturnType<typeof isolatedNames>) {
+  const rabbit = await RabbitProbe.connect();
+  const results = await rabbit.collect(names.ORCHESTRATOR_QUEUE);
+  const deadLetters = await rabbit.collect(`${names.WORKER_QUEUE}.dlq`);
+  return { rabbit, results, deadLetters };
+}
