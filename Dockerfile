@@ -1,0 +1,68 @@
+# steam-worker image: compiles the TypeScript sources, then runs `node dist/main.js`
+# as the unprivileged `node` user with production dependencies only.
+#
+#   docker build -t steam-worker .
+#   docker run --env-file .env -p 3000:3000 steam-worker
+#
+# Plain Dockerfile syntax (no BuildKit-only features), so that both `docker build`
+# and Debian's docker-compose 1.29 (classic builder) can build it.
+#
+# Node >= 20.19 is required: the NestJS 12 packages are ESM-only and are loaded
+# through require(esm). The node:20 tag tracks the latest 20.x release.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---------------------------------------------------------------------------
+# base: the Node image, with the version requirement checked once
+# ---------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS base
+RUN node -e "const [a,b]=process.versions.node.split('.').map(Number); if (a<20||(a===20&&b<19)) { console.error('Node >= 20.19 required, got '+process.version); process.exit(1); }"
+WORKDIR /app
+ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
+
+# ---------------------------------------------------------------------------
+# build: all dependencies (dev included) and `npm run build` -> dist/
+# ---------------------------------------------------------------------------
+FROM base AS build
+# msgpackr-extract (optional native addon of bull's msgpackr, pinned to 3.0.4 by
+# the package.json override) ships prebuilt linux-x64/arm64 binaries; bull works
+# without it, so no compiler toolchain is installed.
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY nest-cli.json tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---------------------------------------------------------------------------
+# prod-deps: production dependencies only, from the same lock file
+# ---------------------------------------------------------------------------
+FROM base AS prod-deps
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+
+# ---------------------------------------------------------------------------
+# runtime
+# ---------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
+WORKDIR /app
+# Owned by root, read-only for the process: the worker writes no files.
+COPY package.json package-lock.json ./
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+
+USER node
+EXPOSE 3000
+
+# Liveness (CONTRACT.md §5): 200 while the process can recover by itself
+# ("ok" or "degraded"), 503 when only a restart helps. The slim image has no
+# curl, so Node's built-in fetch does the probe.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||3000)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+# SIGTERM: stop taking tasks, drain for up to SHUTDOWN_GRACE_MS [25000], requeue
+# the rest, exit 0 (CONTRACT.md §6). Give `docker stop` a longer timeout (-t 35).
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/main.js"]
