@@ -21,6 +21,9 @@ export class RabbitProbe {
   static async connect(): Promise<RabbitProbe> {
     const connection = await amqplib.connect(RABBITMQ_URL);
     const channel = await connection.createChannel();
+    // A test may provoke channel errors on purpose (checkQueue on a missing queue).
+    connection.on('error', () => undefined);
+    channel.on('error', () => undefined);
     return new RabbitProbe(connection, channel);
   }
 

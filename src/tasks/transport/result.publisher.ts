@@ -45,6 +45,7 @@ export class ResultPublisher implements OnModuleInit {
         await channel.assertQueue(this.config.rabbit.orchestratorQueue, { durable: true });
       },
     });
+    this.channel.on('error', (error: Error) => this.logger.warn(`Result channel setup failed: ${error.message}`));
   }
 
   /** Resolves once the broker confirmed the event; throws {@link ResultNotConfirmedError} otherwise. */

@@ -73,6 +73,7 @@ export class TaskServer extends ServerRMQ {
 
   override async setupChannel(channel: Channel, callback: () => void): Promise<void> {
     const { workerQueue, deadLetterQueue, prefetch } = this.config.rabbit;
+    this.consumerChannel = channel;
     channel.on('error', (error: Error) => this.log.warn(`Task channel error: ${error.message}`));
     channel.once('close', () => this.onChannelClosed(channel));
     await channel.assertQueue(deadLetterQueue, { durable: true });
@@ -85,7 +86,6 @@ export class TaskServer extends ServerRMQ {
       (message) => void this.handleMessage(message as Record<string, unknown> | null, channel).catch((error) => this.handleError(error)),
       { noAck: false, consumerTag },
     );
-    this.consumerChannel = channel;
     this.consumerTag = consumerTag;
     this.consumer.markUp();
     this.log.log(`Consuming ${workerQueue} (prefetch ${prefetch})`);
@@ -106,11 +106,15 @@ export class TaskServer extends ServerRMQ {
   }
 
   private openChannel(): ChannelWrapper {
-    return this.connection.manager.createChannel({
+    const wrapper = this.connection.manager.createChannel({
       json: false,
       confirm: false,
       setup: (channel: Channel) => this.setupChannel(channel, () => undefined),
     });
+    // A refused setup (say, the queue re-declared with other arguments) closes
+    // the channel; onChannelClosed opens the next one.
+    wrapper.on('error', (error: Error) => this.log.warn(`Cannot consume ${this.config.rabbit.workerQueue}: ${error.message}`));
+    return wrapper;
   }
 
   private onConsumerCancelled(channel: Channel): void {

@@ -1,0 +1,306 @@
+import { HttpService } from '@nestjs/axios';
+import axios from 'axios';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { AuthStandIn, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../test/support/auth.stand-in';
+import { BackendStandIn } from '../../test/support/backend.stand-in';
+import type { RecordedRequest, Reply } from '../../test/support/http-stand-in';
+import type { RetryPolicy, WorkerConfig } from '../config/worker-config';
+import { AuthInterceptor } from './auth/auth.interceptor';
+import { TokenProvider } from './auth/token.provider';
+import { AppCountryRecord, BackendClient } from './backend.client';
+import { BackendError } from './backend.errors';
+
+const MAX_ATTEMPTS = 3;
+const RETRY: RetryPolicy = { maxAttempts: MAX_ATTEMPTS, baseDelayMs: 10, maxDelayMs: 100, jitter: 0.2 };
+
+/** Counts how many requests it is answering at once; each takes `holdMs`. */
+class OverlapCountingBackend extends BackendStandIn {
+  holdMs = 0;
+  maxInFlight = 0;
+  private inFlight = 0;
+
+  protected override async handle(request: RecordedRequest): Promise<Reply> {
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, this.holdMs));
+      return super.handle(request);
+    } finally {
+      this.inFlight--;
+    }
+  }
+}
+
+/** A base URL on 127.0.0.1 where nothing listens. */
+async function refusingUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+function record(appId: number, country: string): AppCountryRecord {
+  return {
+    appId,
+    country,
+    available: true,
+    details: { steam_appid: appId, name: `App ${appId}`, price_overview: { currency: 'EUR', final: 999 } },
+    fetchedAt: '2026-03-01T12:00:00.000Z',
+  };
+}
+
+/** Everything an error would show wherever it ends up: message, stack, causes, own fields. */
+const everythingIn = (error: unknown) => `${String(error)}\n${inspect(error, { depth: 10, showHidden: true })}`;
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
+describe(BackendClient.name, () => {
+  let auth: AuthStandIn;
+  let backend: OverlapCountingBackend;
+
+  beforeEach(async () => {
+    auth = await new AuthStandIn().start();
+    backend = await new OverlapCountingBackend(auth).start();
+  });
+
+  afterEach(async () => {
+    await Promise.all([auth.stop(), backend.stop()]);
+  });
+
+  /** The client as BackendModule wires it: its own axios instance with the auth interceptor. */
+  function makeClient(options: { backendUrl?: string; timeoutMs?: number; concurrency?: number } = {}) {
+    const config = {
+      backend: {
+        url: options.backendUrl ?? backend.url,
+        timeoutMs: options.timeoutMs ?? 2000,
+        concurrency: options.concurrency ?? 8,
+        retry: RETRY,
+      },
+      auth: { url: `${auth.url}/oauth/token`, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET },
+    } as WorkerConfig;
+    const instance = axios.create({ timeout: config.backend.timeoutMs, proxy: false });
+    let attempts = 0;
+    instance.interceptors.request.use((request) => {
+      attempts++;
+      return request;
+    });
+    const http = new HttpService(instance);
+    new AuthInterceptor(http, new TokenProvider(config)).onModuleInit();
+    return { client: new BackendClient(http, config), attempts: () => attempts };
+  }
+
+  const puts = () => backend.requests.filter((request) => request.method === 'PUT');
+  const bearerOf = (request: RecordedRequest) => request.headers.authorization;
+
+  it('puts the record as JSON to /apps/<id>/countries/<CC> with the bearer token', async () => {
+    const { client } = makeClient();
+    const pushed = record(620, 'DE');
+
+    await client.push(pushed);
+
+    expect(puts()).toHaveLength(1);
+    const [request] = puts();
+    expect(request!.url.pathname).toBe('/apps/620/countries/DE');
+    expect(request!.headers['content-type']).toMatch(/^application\/json/);
+    expect(bearerOf(request!)).toBe(`Bearer ${auth.issued[0]}`);
+    expect(JSON.parse(request!.body)).toEqual(pushed);
+    expect(backend.stored.get('620/DE')).toEqual(pushed);
+  });
+
+  it('shares one token between all its pushes', async () => {
+    const { client } = makeClient();
+
+    await Promise.all([client.push(record(1, 'US')), client.push(record(2, 'US'))]);
+    await client.push(record(3, 'US'));
+
+    expect(auth.requests).toHaveLength(1);
+    expect(new Set(puts().map(bearerOf))).toEqual(new Set([`Bearer ${auth.issued[0]}`]));
+  });
+
+  it('answers a 401 by renewing the token and repeating the push once', async () => {
+    const { client } = makeClient();
+    await client.push(record(10, 'US'));
+    auth.expireAll();
+    const pushed = record(20, 'GB');
+
+    await client.push(pushed);
+
+    const forSecond = puts().filter((request) => request.url.pathname === '/apps/20/countries/GB');
+    expect(forSecond.map(bearerOf)).toEqual([`Bearer ${auth.issued[0]}`, `Bearer ${auth.issued[1]}`]);
+    expect(JSON.parse(forSecond[1]!.body)).toEqual(pushed);
+    expect(auth.issued).toHaveLength(2);
+    expect(backend.stored.get('20/GB')).toEqual(pushed);
+  });
+
+  it('fails with backend_error after a second 401, with exactly two PUTs', async () => {
+    backend.script = () => ({ status: 401, body: { error: 'invalid_token' } });
+    const { client } = makeClient();
+
+    const error = await rejectionOf(client.push(record(30, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).reason).toBe('backend_error');
+    expect(puts()).toHaveLength(2);
+    expect(puts().map(bearerOf)).toEqual([`Bearer ${auth.issued[0]}`, `Bearer ${auth.issued[1]}`]);
+  });
+
+  it.each([500, 502, 503, 504, 408, 429])(
+    'tries a push answered %i at most BACKEND_MAX_ATTEMPTS times, then fails with backend_error',
+    async (status) => {
+      backend.script = () => ({ status, body: { error: 'try later' } });
+      const { client } = makeClient();
+
+      const error = await rejectionOf(client.push(record(40, 'US')));
+
+      expect(error).toBeInstanceOf(BackendError);
+      expect((error as BackendError).reason).toBe('backend_error');
+      expect(puts()).toHaveLength(MAX_ATTEMPTS);
+    },
+  );
+
+  it('succeeds once a transient failure passes', async () => {
+    backend.script = () => (puts().length <= 2 ? { status: 503, body: null } : undefined);
+    const { client } = makeClient();
+
+    await client.push(record(41, 'US'));
+
+    expect(puts()).toHaveLength(3);
+    expect(backend.stored.get('41/US')).toEqual(record(41, 'US'));
+  });
+
+  it('tries a push that times out at most BACKEND_MAX_ATTEMPTS times', async () => {
+    backend.script = () => ({ status: 200, body: { stored: true }, delayMs: 1500 });
+    const { client } = makeClient({ timeoutMs: 150 });
+
+    const error = await rejectionOf(client.push(record(42, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).reason).toBe('backend_error');
+    expect(puts()).toHaveLength(MAX_ATTEMPTS);
+  });
+
+  it('tries a push whose connection drops at most BACKEND_MAX_ATTEMPTS times', async () => {
+    backend.script = () => ({ status: 200, reset: true });
+    const { client } = makeClient();
+
+    const error = await rejectionOf(client.push(record(43, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).reason).toBe('backend_error');
+    expect(puts()).toHaveLength(MAX_ATTEMPTS);
+  });
+
+  it('tries a push to a backend that refuses connections at most BACKEND_MAX_ATTEMPTS times', async () => {
+    const { client, attempts } = makeClient({ backendUrl: await refusingUrl() });
+
+    const error = await rejectionOf(client.push(record(44, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).reason).toBe('backend_error');
+    expect(attempts()).toBe(MAX_ATTEMPTS);
+  });
+
+  it.each([400, 403, 404, 409, 422])('rejects a push answered %i as backend_rejected after one attempt', async (status) => {
+    backend.script = () => ({ status, body: { error: 'no' } });
+    const { client } = makeClient();
+
+    const error = await rejectionOf(client.push(record(50, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).reason).toBe('backend_rejected');
+    expect(puts()).toHaveLength(1);
+  });
+
+  it('fails with backend_error, without a PUT or a retry storm, when the auth server keeps failing', async () => {
+    auth.script = () => ({ status: 503, body: { error: 'down' } });
+    const { client } = makeClient();
+
+    const error = await rejectionOf(client.push(record(60, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).reason).toBe('backend_error');
+    expect(puts()).toHaveLength(0);
+    // The token fetch retries by itself; the push must not multiply its attempts.
+    expect(auth.requests).toHaveLength(MAX_ATTEMPTS);
+  });
+
+  it('fails with backend_error after one auth request when the auth server answers 4xx', async () => {
+    auth.script = () => ({ status: 400, body: { error: 'invalid_client' } });
+    const { client } = makeClient();
+
+    const error = await rejectionOf(client.push(record(61, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).reason).toBe('backend_error');
+    expect(puts()).toHaveLength(0);
+    expect(auth.requests).toHaveLength(1);
+  });
+
+  it('fails with backend_error when the token cannot be renewed after a 401', async () => {
+    const { client } = makeClient();
+    await client.push(record(62, 'US'));
+    auth.expireAll();
+    auth.script = () => ({ status: 401, body: { error: 'invalid_client' } });
+
+    const error = await rejectionOf(client.push(record(63, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).reason).toBe('backend_error');
+    expect(puts().filter((request) => request.url.pathname === '/apps/63/countries/US')).toHaveLength(1);
+    expect(auth.requests).toHaveLength(2);
+  });
+
+  it('runs at most BACKEND_CONCURRENCY PUTs at once', async () => {
+    backend.holdMs = 100;
+    const { client } = makeClient({ concurrency: 4 });
+
+    await Promise.all(Array.from({ length: 30 }, (_, index) => client.push(record(100 + index, 'US'))));
+
+    expect(backend.stored.size).toBe(30);
+    expect(backend.maxInFlight).toBe(4);
+  });
+
+  it('keeps the limit while pushes are retried', async () => {
+    backend.holdMs = 30;
+    backend.script = ({ appId }) =>
+      puts().filter((request) => request.url.pathname === `/apps/${appId}/countries/US`).length === 1
+        ? { status: 503, body: null }
+        : undefined;
+    const { client } = makeClient({ concurrency: 3 });
+
+    await Promise.all(Array.from({ length: 12 }, (_, index) => client.push(record(200 + index, 'US'))));
+
+    expect(backend.stored.size).toBe(12);
+    expect(puts()).toHaveLength(24);
+    expect(backend.maxInFlight).toBeLessThanOrEqual(3);
+  });
+
+  it.each<{ failure: string; script?: (token: () => string) => Reply; timeoutMs?: number; refused?: boolean }>([
+    { failure: 'two 401s', script: () => ({ status: 401, body: { error: 'invalid_token' } }) },
+    { failure: 'repeated 503s', script: (token) => ({ status: 503, text: `<html>upstream saw Bearer ${token()}</html>` }) },
+    { failure: 'a 422 that echoes the token', script: (token) => ({ status: 422, body: { error: 'bad', token: token() } }) },
+    { failure: 'timeouts', script: () => ({ status: 200, delayMs: 1500 }), timeoutMs: 150 },
+    { failure: 'dropped connections', script: () => ({ status: 200, reset: true }) },
+    { failure: 'refused connections', refused: true },
+  ])('keeps the token and the client secret out of its error after $failure', async ({ script, timeoutMs, refused }) => {
+    const latestToken = () => auth.issued.at(-1) ?? '';
+    if (script) backend.script = () => script(latestToken);
+    const { client } = makeClient({ timeoutMs, backendUrl: refused ? await refusingUrl() : undefined });
+
+    const error = await rejectionOf(client.push(record(70, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect(auth.issued.length).toBeGreaterThan(0);
+    for (const token of auth.issued) expect(everythingIn(error)).not.toContain(token);
+    expect(everythingIn(error)).not.toContain(TEST_CLIENT_SECRET);
+  });
+});

@@ -1,0 +1,203 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { waitFor } from "../support/rmq";
+import { appDetailsEntry } from "../support/steam.stand-in";
+import {
+  isolatedNames,
+  startStandIns,
+  startTestWorker,
+  testEnvironment,
+  TestWorker,
+  watchQueues,
+} from "../support/worker.harness";
+
+/**
+ * How a batch flows (CONTRACT.md §4 and STACK-NOTES "feed the queue from a
+ * bounded window"): pushes overlap with the fetches still to come, and only a
+ * window of the batch's pairs is ever queued for Steam in Redis.
+ */
+
+interface Envelope {
+  pattern: string;
+  data: { taskId: string } & Record<string, unknown>;
+}
+
+/** One worker with its own stand-ins, queues and Redis prefix. */
+async function startWorld(label: string, overrides: Record<string, string>) {
+  const names = isolatedNames(label);
+  const standIns = await startStandIns();
+  const worker = await startTestWorker({
+    ...testEnvironment(standIns, names),
+    ...overrides,
+  });
+  const queues = await watchQueues(names);
+  await waitFor(
+    async () => (await fetch(`${worker.url}/health/ready`)).status === 200,
+    20_000,
+    "readiness",
+  );
+  return {
+    names,
+    standIns,
+    publish: (pattern: string, data: Record<string, unknown>) =>
+      queues.rabbit.publish(names.WORKER_QUEUE, { pattern, data }),
+    resultOf: async (taskId: string): Promise<Envelope> => {
+      const found = await waitFor(
+        () =>
+          queues.results.find(
+            (message) => (message.body as Envelope).data.taskId === taskId,
+          ),
+        40_000,
+        `result of ${taskId}`,
+      );
+      return found!.body as Envelope;
+    },
+    stop: async () => {
+      await worker.close();
+      await queues.rabbit.deleteQueues(
+        names.WORKER_QUEUE,
+        `${names.WORKER_QUEUE}.dlq`,
+        names.ORCHESTRATOR_QUEUE,
+      );
+      await queues.rabbit.close();
+      await standIns.stop();
+      await deleteRedisKeys(names.REDIS_PREFIX);
+    },
+  };
+}
+
+const range = (from: number, count: number) =>
+  Array.from({ length: count }, (_, index) => from + index);
+
+describe("a batch fetched under a tight Steam rate limit", () => {
+  let world: Awaited<ReturnType<typeof startWorld>>;
+
+  beforeAll(async () => {
+    // Steam requests leave about 100 ms apart; the feed window stays at its default.
+    world = await startWorld("batch-overlap", {
+      STEAM_RATE_LIMIT: "10",
+      STEAM_RATE_WINDOW_MS: "1000",
+    });
+  });
+
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  it("pushes the first pairs to the backend before the last pair is requested from Steam", async () => {
+    const appIds = range(2001, 5);
+    world.publish("apps.fetch", {
+      taskId: "t-overlap",
+      appIds,
+      countries: ["DE", "SE"],
+    });
+
+    expect(await world.resultOf("t-overlap")).toEqual({
+      pattern: "apps.fetch.done",
+      data: { taskId: "t-overlap", updated: appIds, failed: [] },
+    });
+    const steamArrivals = world.standIns.steam.appDetailsRequests.map(
+      (request) => request.at,
+    );
+    const pushArrivals = world.standIns.backend.requests
+      .filter((request) => request.method === "PUT")
+      .map((request) => request.at);
+    expect(steamArrivals).toHaveLength(10);
+    expect(pushArrivals).toHaveLength(10);
+    expect(Math.min(...pushArrivals)).toBeLessThan(Math.max(...steamArrivals));
+  });
+});
+
+describe("a batch larger than STEAM_FEED_WINDOW", () => {
+  const FEED_WINDOW = 4;
+  let world: Awaited<ReturnType<typeof startWorld>>;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    world = await startWorld("batch-window", {
+      STEAM_FEED_WINDOW: String(FEED_WINDOW),
+    });
+    redis = new Redis("redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    await world?.stop();
+  });
+
+  it("never has more than STEAM_FEED_WINDOW of its Steam requests waiting, active or delayed in Redis", async () => {
+    const queueKey = `${world.names.REDIS_PREFIX}:steam-requests`;
+    // A slow Steam: each answer takes 40 ms, so the batch's jobs would pile up if nothing bounded them.
+    world.standIns.steam.script = ({ appId, country }) => ({
+      status: 200,
+      body: { [appId]: appDetailsEntry(appId, country) },
+      delayMs: 40,
+    });
+
+    const samples: number[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const replies = await redis
+          .multi()
+          .llen(`${queueKey}:wait`)
+          .llen(`${queueKey}:active`)
+          .zcard(`${queueKey}:delayed`)
+          .exec();
+        samples.push(
+          replies!.reduce((sum, [, count]) => sum + Number(count), 0),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+
+    const appIds = range(3001, 10);
+    world.publish("apps.fetch", {
+      taskId: "t-window",
+      appIds,
+      countries: ["DE", "FR", "IT", "ES"],
+    });
+    try {
+      expect(await world.resultOf("t-window")).toEqual({
+        pattern: "apps.fetch.done",
+        data: { taskId: "t-window", updated: appIds, failed: [] },
+      });
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    expect(world.standIns.steam.appDetailsRequests).toHaveLength(40);
+    expect(world.standIns.backend.stored.size).toBe(40);
+    // The sampler did see the batch's jobs (right keys), and never more than the window.
+    expect(Math.max(...samples)).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...samples)).toBeLessThanOrEqual(FEED_WINDOW);
+  });
+});
+
+/** Removes what a test worker left in Redis under its prefix. */
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis("redis://127.0.0.1:6379", {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        "MATCH",
+        `${prefix}:*`,
+        "COUNT",
+        500,
+      );
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } catch {
+    /* best effort */
+  } finally {
+    redis.disconnect();
+  }
+}

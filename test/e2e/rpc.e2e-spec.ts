@@ -1,0 +1,310 @@
+import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
+import type { ConsumeMessage } from 'amqplib';
+import { randomUUID } from 'node:crypto';
+import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { RabbitProbe, RABBITMQ_URL, ReceivedMessage, waitFor } from '../support/rmq';
+import {
+  isolatedNames,
+  startStandIns,
+  startTestWorker,
+  StandIns,
+  testEnvironment,
+  TestWorker,
+  watchQueues,
+} from '../support/worker.harness';
+
+interface ResultBody {
+  pattern: string;
+  data: { taskId: string; updated?: number[] };
+}
+
+interface Reply {
+  body: unknown;
+  raw: ConsumeMessage;
+}
+
+const bodyOf = (message: ReceivedMessage) => message.body as ResultBody;
+
+/** A request's answer never takes this long with the stand-ins; waiting longer only hides a missing reply. */
+const REPLY_TIMEOUT_MS = 15_000;
+
+describe('steam-worker answering requests', () => {
+  const names = isolatedNames('rpc');
+  let standIns: StandIns;
+  let worker: TestWorker;
+  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  let replyQueue: string;
+  const replies: Reply[] = [];
+
+  beforeAll(async () => {
+    standIns = await startStandIns();
+    worker = await startTestWorker(testEnvironment(standIns, names));
+    queues = await watchQueues(names);
+    // The orchestrator's own exclusive reply queue.
+    replyQueue = (await queues.rabbit.channel.assertQueue('', { exclusive: true, autoDelete: true })).queue;
+    await queues.rabbit.channel.consume(
+      replyQueue,
+      (message) => message && replies.push({ body: JSON.parse(message.content.toString('utf8')), raw: message }),
+      { noAck: true },
+    );
+    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
+    await queues?.rabbit.close();
+    await standIns?.stop();
+  });
+
+  const resultOf = (taskId: string) =>
+    waitFor(() => queues.results.find((message) => bodyOf(message).data?.taskId === taskId), 20_000, `result of ${taskId}`);
+
+  const replyTo = (correlationId: string, timeoutMs = REPLY_TIMEOUT_MS) =>
+    waitFor(
+      () => replies.find((reply) => reply.raw.properties.correlationId === correlationId),
+      timeoutMs,
+      `reply ${correlationId}`,
+    );
+
+  /** Publishes a request as any AMQP client would: `id` in the envelope, `reply_to` and `correlation_id` in the properties. */
+  function request(pattern: string, data: object, correlationId: string): void {
+    queues.rabbit.publish(names.WORKER_QUEUE, { pattern, data, id: randomUUID() }, { replyTo: replyQueue, correlationId });
+  }
+
+  describe('with a raw AMQP client', () => {
+    it('answers a request in Nest reply format on its reply_to, and publishes the .done event too', async () => {
+      request('app.fetch', { taskId: 'r-one', appId: 621, country: 'us' }, 'corr-one');
+      request('apps.fetch', { taskId: 'r-many', appIds: [632, 631, 632], countries: ['GB', 'de'] }, 'corr-many');
+
+      const one = await replyTo('corr-one');
+      expect(one.body).toEqual({ response: { taskId: 'r-one', updated: [621], failed: [] }, isDisposed: true });
+      const many = await replyTo('corr-many');
+      expect(many.body).toEqual({ response: { taskId: 'r-many', updated: [631, 632], failed: [] }, isDisposed: true });
+      expect((await resultOf('r-one')).body).toEqual({
+        pattern: 'app.fetch.done',
+        data: { taskId: 'r-one', updated: [621], failed: [] },
+      });
+      expect((await resultOf('r-many')).body).toEqual({
+        pattern: 'apps.fetch.done',
+        data: { taskId: 'r-many', updated: [631, 632], failed: [] },
+      });
+      expect(replies.filter((reply) => reply.raw.properties.correlationId === 'corr-one')).toHaveLength(1);
+    });
+
+    it('answers a request through the direct reply-to pseudo queue', async () => {
+      const caller = await RabbitProbe.connect();
+      try {
+        const received: Reply[] = [];
+        await caller.channel.consume(
+          'amq.rabbitmq.reply-to',
+          (message) => message && received.push({ body: JSON.parse(message.content.toString('utf8')), raw: message }),
+          { noAck: true },
+        );
+        caller.publish(
+          names.WORKER_QUEUE,
+          { pattern: 'app.fetch', data: { taskId: 'r-direct', appId: 641, country: 'PL' }, id: randomUUID() },
+          { replyTo: 'amq.rabbitmq.reply-to', correlationId: 'corr-direct' },
+        );
+
+        const reply = await waitFor(() => received[0], REPLY_TIMEOUT_MS, 'direct reply');
+        expect(reply.raw.properties.correlationId).toBe('corr-direct');
+        expect(reply.body).toEqual({ response: { taskId: 'r-direct', updated: [641], failed: [] }, isDisposed: true });
+        expect((await resultOf('r-direct')).body).toEqual({
+          pattern: 'app.fetch.done',
+          data: { taskId: 'r-direct', updated: [641], failed: [] },
+        });
+      } finally {
+        await caller.close();
+      }
+    });
+
+    it('answers a request that fails validation with the task.failed error and dead-letters it', async () => {
+      const deadSince = queues.deadLetters.length;
+      request('app.fetch', { taskId: 'r-invalid', appId: 0, country: 'US' }, 'corr-invalid');
+
+      const reply = await replyTo('corr-invalid');
+      expect(reply.body).toEqual({ err: { code: 'invalid_task', message: expect.any(String) }, isDisposed: true });
+      const failed = await resultOf('r-invalid');
+      expect(failed.body).toEqual({
+        pattern: 'task.failed',
+        data: { taskId: 'r-invalid', pattern: 'app.fetch', error: (reply.body as { err: object }).err },
+      });
+      await waitFor(() => queues.deadLetters.length > deadSince, 20_000, 'the dead letter');
+    });
+
+    it('answers a request with an unknown pattern with the task.failed error', async () => {
+      const deadSince = queues.deadLetters.length;
+      request('app.delete', { taskId: 'r-unknown', appId: 621 }, 'corr-unknown');
+
+      const failed = await resultOf('r-unknown');
+      expect(failed.body).toEqual({
+        pattern: 'task.failed',
+        data: { taskId: 'r-unknown', pattern: 'app.delete', error: { code: 'invalid_task', message: expect.any(String) } },
+      });
+      // The reply goes out before the reject, so it is due once the task is dead-lettered.
+      await waitFor(() => queues.deadLetters.length > deadSince, 20_000, 'the dead letter');
+      const reply = await replyTo('corr-unknown', 5_000);
+      expect(reply.body).toEqual({ err: (failed.body as { data: { error: object } }).data.error, isDisposed: true });
+    });
+
+    it('sends no reply for an event, even one with a reply_to', async () => {
+      queues.rabbit.publish(
+        names.WORKER_QUEUE,
+        { pattern: 'app.fetch', data: { taskId: 'r-event', appId: 651, country: 'US' } },
+        { replyTo: replyQueue, correlationId: 'corr-event' },
+      );
+      queues.rabbit.publish(
+        names.WORKER_QUEUE,
+        { pattern: 'app.fetch', data: { taskId: 'r-event-invalid', appId: 651, country: 'XX' } },
+        { replyTo: replyQueue, correlationId: 'corr-event-invalid' },
+      );
+      await resultOf('r-event');
+      await resultOf('r-event-invalid');
+      // A reply to either event would have been published before this request's
+      // reply, on the same channel to the same queue.
+      request('app.fetch', { taskId: 'r-after-event', appId: 652, country: 'US' }, 'corr-after-event');
+      await replyTo('corr-after-event');
+
+      const correlationIds = replies.map((reply) => reply.raw.properties.correlationId);
+      expect(correlationIds).not.toContain('corr-event');
+      expect(correlationIds).not.toContain('corr-event-invalid');
+    });
+  });
+
+  describe('with a Nest ClientRMQ as the orchestrator', () => {
+    const clients: ClientProxy[] = [];
+
+    afterAll(async () => {
+      for (const client of clients) await client.close();
+    });
+
+    /** A client that declares the queue itself, with the contract's arguments. */
+    function declaringClient(): ClientProxy {
+      const client = ClientProxyFactory.create({
+        transport: Transport.RMQ,
+        options: {
+          urls: [RABBITMQ_URL],
+          queue: names.WORKER_QUEUE,
+          queueOptions: { durable: true, deadLetterExchange: '', deadLetterRoutingKey: `${names.WORKER_QUEUE}.dlq` },
+          persistent: true,
+        },
+      });
+      clients.push(client);
+      return client;
+    }
+
+    /** A client that leaves the queue to the worker. */
+    function nonDeclaringClient(): ClientProxy {
+      const client = ClientProxyFactory.create({
+        transport: Transport.RMQ,
+        options: { urls: [RABBITMQ_URL], queue: names.WORKER_QUEUE, noAssert: true, persistent: true },
+      });
+      clients.push(client);
+      return client;
+    }
+
+    it('resolves send() with the task result', async () => {
+      const client = declaringClient();
+      await client.connect();
+
+      const result = await firstValueFrom(
+        client.send('app.fetch', { taskId: 'c-send', appId: 661, country: 'gb' }).pipe(timeout(REPLY_TIMEOUT_MS)),
+      );
+
+      expect(result).toEqual({ taskId: 'c-send', updated: [661], failed: [] });
+      expect((await resultOf('c-send')).body).toEqual({
+        pattern: 'app.fetch.done',
+        data: { taskId: 'c-send', updated: [661], failed: [] },
+      });
+    });
+
+    it('rejects send() with the task.failed error when the task is invalid', async () => {
+      const client = nonDeclaringClient();
+      await client.connect();
+
+      const outcome = firstValueFrom(
+        client.send('apps.fetch', { taskId: 'c-invalid', appIds: [], countries: ['US'] }).pipe(timeout(REPLY_TIMEOUT_MS)),
+      );
+
+      await expect(outcome).rejects.toEqual({ code: 'invalid_task', message: expect.any(String) });
+      expect(bodyOf(await resultOf('c-invalid')).pattern).toBe('task.failed');
+    });
+
+    it('runs a task sent with emit() and publishes its .done event', async () => {
+      const client = nonDeclaringClient();
+      await client.connect();
+
+      await lastValueFrom(
+        client.emit('apps.fetch', { taskId: 'c-emit', appIds: [672, 671], countries: ['US', 'jp'] }),
+        { defaultValue: undefined },
+      );
+
+      expect((await resultOf('c-emit')).body).toEqual({
+        pattern: 'apps.fetch.done',
+        data: { taskId: 'c-emit', updated: [671, 672], failed: [] },
+      });
+      expect(standIns.backend.stored.get('671/JP')).toMatchObject({ appId: 671, country: 'JP', available: true });
+    });
+  });
+
+  describe('when the result queue is gone', () => {
+    const lost = isolatedNames('rpc-unroutable');
+    let lostWorker: TestWorker;
+    let probe: RabbitProbe;
+    let deadLetters: ReceivedMessage[];
+
+    beforeAll(async () => {
+      lostWorker = await startTestWorker(testEnvironment(standIns, lost));
+      probe = await RabbitProbe.connect();
+      deadLetters = await probe.collect(`${lost.WORKER_QUEUE}.dlq`);
+      await waitFor(async () => (await fetch(`${lostWorker.url}/health/ready`)).status === 200, 20_000, 'readiness');
+    });
+
+    afterAll(async () => {
+      await lostWorker?.close();
+      await probe?.deleteQueues(lost.WORKER_QUEUE, `${lost.WORKER_QUEUE}.dlq`, lost.ORCHESTRATOR_QUEUE);
+      await probe?.close();
+    });
+
+    it('gives a task whose result is unroutable back to the queue until the result can be delivered', async () => {
+      await probe.deleteQueues(lost.ORCHESTRATOR_QUEUE);
+      // No taskId: each delivery is a fresh run, so Steam sees every redelivery.
+      probe.publish(lost.WORKER_QUEUE, { pattern: 'app.fetch', data: { appId: 777, country: 'PL' } });
+      probe.publish(lost.WORKER_QUEUE, { pattern: 'app.fetch', data: { taskId: 'u-invalid', appId: 0, country: 'PL' } });
+      const requestsFor777 = () =>
+        standIns.steam.appDetailsRequests.filter(
+          (request) => request.url.searchParams.get('appids') === '777' && request.url.searchParams.get('cc') === 'PL',
+        ).length;
+
+      await waitFor(() => requestsFor777() >= 2, 20_000, 'the task to be delivered again');
+      // Its task.failed was not confirmed either, so the invalid task was not dead-lettered.
+      expect(deadLetters).toEqual([]);
+
+      const results = await probe.collect(lost.ORCHESTRATOR_QUEUE);
+      const done = await waitFor(
+        () => results.find((message) => bodyOf(message).pattern === 'app.fetch.done'),
+        20_000,
+        'app.fetch.done',
+      );
+      expect(done.body).toEqual({
+        pattern: 'app.fetch.done',
+        data: { taskId: expect.any(String), updated: [777], failed: [] },
+      });
+      const failed = await waitFor(
+        () => results.find((message) => bodyOf(message).pattern === 'task.failed'),
+        20_000,
+        'task.failed',
+      );
+      expect(failed.body).toEqual({
+        pattern: 'task.failed',
+        data: { taskId: 'u-invalid', pattern: 'app.fetch', error: { code: 'invalid_task', message: expect.any(String) } },
+      });
+      await waitFor(() => deadLetters.length === 1, 20_000, 'the dead letter');
+      expect(JSON.parse(deadLetters[0]!.raw.content.toString('utf8'))).toMatchObject({ data: { taskId: 'u-invalid' } });
+      expect(results.filter((message) => bodyOf(message).pattern === 'app.fetch.done')).toHaveLength(1);
+    });
+  });
+});
