@@ -29,8 +29,7 @@ export class WorkerConfigModule {
         {
           provide: WorkerConfig,
           inject: [ConfigService],
-          useFactory: (configService: ConfigService) =>
-            configService.getOrThrow<WorkerConfig>(WORKER_CONFIG),
+          useFactory: (configService: ConfigService) => configService.getOrThrow<WorkerConfig>(WORKER_CONFIG),
         },
       ],
       exports: [WorkerConfig],

@@ -86,8 +86,7 @@ export class Environment {
   @IsString() @Required() HTTP_HOST = '0.0.0.0';
   @Count() LIVENESS_CONSUMER_GRACE_MS = 30000;
   @Count() SHUTDOWN_GRACE_MS = 25000;
-  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) LOG_LEVEL: LogLevel =
-    'info';
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) LOG_LEVEL: LogLevel = 'info';
 }
 
 /**
@@ -96,9 +95,7 @@ export class Environment {
  * naming the first bad variable.
  */
 export function validateEnvironment(raw: Record<string, string | undefined>): Environment {
-  const set = Object.fromEntries(
-    Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''),
-  );
+  const set = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''));
   const env = plainToInstance(Environment, set, { exposeDefaultValues: true });
   const [error] = validateSync(env, { stopAtFirstError: true, forbidUnknownValues: false });
   if (error) {

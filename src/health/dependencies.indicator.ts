@@ -33,7 +33,10 @@ export class DependenciesIndicator {
   async redisPing(forLiveness: boolean): Promise<HealthIndicatorResult> {
     const check = this.health.check('redis');
     const answered = await Promise.race([
-      this.redis.redis.ping().then(() => true, () => false),
+      this.redis.redis.ping().then(
+        () => true,
+        () => false,
+      ),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), REDIS_PING_TIMEOUT_MS).unref()),
     ]);
     if (answered) return check.up();

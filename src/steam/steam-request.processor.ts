@@ -43,7 +43,10 @@ export class SteamRequestProcessor implements OnModuleInit {
 
   async process(job: SteamJob): Promise<SteamOutcome> {
     const reservation = await this.waitForEgress(job);
-    const renewal = setInterval(() => void this.limiter.renew(reservation).catch(() => undefined), this.limiter.leaseTtlMs / 3);
+    const renewal = setInterval(
+      () => void this.limiter.renew(reservation).catch(() => undefined),
+      this.limiter.leaseTtlMs / 3,
+    );
     try {
       await sleep(reservation.startsInMs);
       const value = await this.client.call(job.data, reservation.egress);
@@ -71,7 +74,9 @@ export class SteamRequestProcessor implements OnModuleInit {
     if (action.coolEgress) {
       const retryAfterMs = error instanceof SteamRateLimitedError ? error.retryAfterMs : undefined;
       const until = await this.limiter.coolDown(reservation.egress, retryAfterMs ?? this.config.steam.cooldownMs);
-      this.logger.warn(`Egress ${reservation.egress.label} cooling down until ${until.toISOString()}: ${error.message}`);
+      this.logger.warn(
+        `Egress ${reservation.egress.label} cooling down until ${until.toISOString()}: ${error.message}`,
+      );
     }
     if (!action.retry) {
       return { ok: false, kind: error.kind === 'key_refused' ? 'key_refused' : 'permanent', message: error.message };

@@ -56,7 +56,10 @@ export class SteamRequestQueue implements OnModuleInit {
     outcome.catch(() => undefined);
     const onAbort = () => {
       this.waiters.get(jobId)?.reject(signal!.reason as Error);
-      void this.queue.getJob(jobId).then((job) => job?.remove()).catch(() => undefined);
+      void this.queue
+        .getJob(jobId)
+        .then((job) => job?.remove())
+        .catch(() => undefined);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -78,7 +81,8 @@ export class SteamRequestQueue implements OnModuleInit {
       if (!job) continue;
       const state = await job.getState().catch(() => undefined);
       if (state === 'completed') this.settle(jobId, job.returnvalue as SteamOutcome);
-      if (state === 'failed') this.waiters.get(jobId)?.reject(new SteamTransientError(`Steam job failed: ${job.failedReason}`));
+      if (state === 'failed')
+        this.waiters.get(jobId)?.reject(new SteamTransientError(`Steam job failed: ${job.failedReason}`));
     }
   }
 }

@@ -29,14 +29,11 @@ export interface AppListPage {
   nextAppId?: number;
 }
 
-export type SteamResult<R extends SteamRequest> = R extends AppDetailsRequest
-  ? AppDetails
-  : AppListPage;
+export type SteamResult<R extends SteamRequest> = R extends AppDetailsRequest ? AppDetails : AppListPage;
 
 /** What a Steam job resolves with: the answer, or why it gave up. */
 export type SteamOutcome<T = unknown> =
-  | { ok: true; value: T }
-  | { ok: false; kind: 'permanent' | 'key_refused' | 'exhausted'; message: string };
+  { ok: true; value: T } | { ok: false; kind: 'permanent' | 'key_refused' | 'exhausted'; message: string };
 
 export function describeRequest(request: SteamRequest): string {
   return request.kind === 'appdetails'

@@ -44,8 +44,7 @@ export class SteamClient {
     }
     this.throwUnlessOk(response, 'appdetails');
     const entry = (response.data as Record<string, unknown> | null)?.[String(appId)] as
-      | { success?: boolean; data?: unknown }
-      | undefined;
+      { success?: boolean; data?: unknown } | undefined;
     if (!entry || typeof entry !== 'object') {
       throw new SteamTransientError(`Steam appdetails answer lacks app ${appId}`);
     }
@@ -69,8 +68,7 @@ export class SteamClient {
     }
     this.throwUnlessOk(response, 'GetAppList');
     const page = (response.data as { response?: unknown } | null)?.response as
-      | { apps?: { appid: number }[]; have_more_results?: boolean; last_appid?: number }
-      | undefined;
+      { apps?: { appid: number }[]; have_more_results?: boolean; last_appid?: number } | undefined;
     if (!page || typeof page !== 'object') {
       throw new SteamTransientError('Steam GetAppList answer has no response object');
     }

@@ -106,7 +106,8 @@ export class TaskRunner {
   ): Promise<void> {
     await this.publisher.publishEvent(event, data);
     const { replyTo, correlationId } = task.message.properties;
-    if (isRequest(task.message)) await this.publisher.reply(String(replyTo), correlationId as string | undefined, reply);
+    if (isRequest(task.message))
+      await this.publisher.reply(String(replyTo), correlationId as string | undefined, reply);
     this.settleAck(task, outcome);
   }
 

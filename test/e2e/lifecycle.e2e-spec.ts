@@ -52,10 +52,19 @@ describe.runIf(built)('steam-worker process lifecycle', () => {
 
   it('drains on SIGTERM: the task in flight finishes and is reported once, then exit code 0', async () => {
     const port = String(20000 + Math.floor(Math.random() * 20000));
-    const worker = spawnWorker(env({ HTTP_PORT: port, STEAM_RATE_LIMIT: '10', STEAM_RATE_WINDOW_MS: '1000', SHUTDOWN_GRACE_MS: '10000' }));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200, 20_000, 'ready');
+    const worker = spawnWorker(
+      env({ HTTP_PORT: port, STEAM_RATE_LIMIT: '10', STEAM_RATE_WINDOW_MS: '1000', SHUTDOWN_GRACE_MS: '10000' }),
+    );
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200,
+      20_000,
+      'ready',
+    );
     const appIds = [1, 2, 3, 4, 5, 6, 7, 8];
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.fetch', data: { taskId: 'drain', appIds, countries: ['US'] } });
+    queues.rabbit.publish(names.WORKER_QUEUE, {
+      pattern: 'apps.fetch',
+      data: { taskId: 'drain', appIds, countries: ['US'] },
+    });
     await waitFor(() => standIns.steam.appDetailsRequests.length >= 2, 10_000, 'the batch under way');
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
@@ -66,11 +75,24 @@ describe.runIf(built)('steam-worker process lifecycle', () => {
 
   it('gives an unfinished task back to the queue on SIGTERM after the grace period, and exits 0', async () => {
     const port = String(20000 + Math.floor(Math.random() * 20000));
-    const worker = spawnWorker(env({ HTTP_PORT: port, STEAM_RATE_LIMIT: '2', STEAM_RATE_WINDOW_MS: '1000', SHUTDOWN_GRACE_MS: '1000' }));
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200, 20_000, 'ready');
+    const worker = spawnWorker(
+      env({ HTTP_PORT: port, STEAM_RATE_LIMIT: '2', STEAM_RATE_WINDOW_MS: '1000', SHUTDOWN_GRACE_MS: '1000' }),
+    );
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200,
+      20_000,
+      'ready',
+    );
     const appIds = Array.from({ length: 20 }, (_, i) => 200 + i);
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.fetch', data: { taskId: 'requeue', appIds, countries: ['US'] } });
-    await waitFor(() => standIns.steam.appDetailsRequests.some((r) => r.url.searchParams.get('appids') === '200'), 10_000, 'the batch under way');
+    queues.rabbit.publish(names.WORKER_QUEUE, {
+      pattern: 'apps.fetch',
+      data: { taskId: 'requeue', appIds, countries: ['US'] },
+    });
+    await waitFor(
+      () => standIns.steam.appDetailsRequests.some((r) => r.url.searchParams.get('appids') === '200'),
+      10_000,
+      'the batch under way',
+    );
     const stoppedAt = Date.now();
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);

@@ -59,7 +59,8 @@ describe('Steam rate limit across worker instances', () => {
     await standIns?.stop();
   });
 
-  const doneCount = () => queues.results.filter((m) => (m.body as { pattern: string }).pattern.endsWith('.done')).length;
+  const doneCount = () =>
+    queues.results.filter((m) => (m.body as { pattern: string }).pattern.endsWith('.done')).length;
 
   it('never lets more than L requests through in any window, for a steady backlog from both instances', async () => {
     const before = standIns.steam.requests.length;
@@ -81,7 +82,10 @@ describe('Steam rate limit across worker instances', () => {
     await new Promise((resolve) => setTimeout(resolve, 2 * WINDOW_MS));
     const before = standIns.steam.requests.length;
     const doneBefore = doneCount();
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'app.fetch', data: { taskId: 'lone', appId: 501, country: 'US' } });
+    queues.rabbit.publish(names.WORKER_QUEUE, {
+      pattern: 'app.fetch',
+      data: { taskId: 'lone', appId: 501, country: 'US' },
+    });
     await waitFor(() => standIns.steam.requests.length > before, 10_000, 'the lone request');
     // Late in the window the lone request opened: a fixed window would reset soon after.
     await new Promise((resolve) => setTimeout(resolve, WINDOW_MS * 0.8));

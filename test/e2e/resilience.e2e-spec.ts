@@ -65,7 +65,10 @@ describe('steam-worker under broker and Redis faults', () => {
     expect(await status('/health')).toBe(200);
     await rabbitProxy.restore();
     await waitFor(async () => (await status('/health/ready')) === 200, 15_000, 'ready again');
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'app.fetch', data: { taskId: 'after-rabbit', appId: 11, country: 'US' } });
+    queues.rabbit.publish(names.WORKER_QUEUE, {
+      pattern: 'app.fetch',
+      data: { taskId: 'after-rabbit', appId: 11, country: 'US' },
+    });
     await waitFor(() => resultsFor('after-rabbit').length === 1, 15_000, 'a task after the outage');
   });
 
@@ -73,7 +76,10 @@ describe('steam-worker under broker and Redis faults', () => {
     await redisProxy.cut();
     await waitFor(async () => (await status('/health/ready')) === 503, 15_000, 'not ready');
     expect(await status('/health')).toBe(200);
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'app.fetch', data: { taskId: 'during-redis', appId: 12, country: 'US' } });
+    queues.rabbit.publish(names.WORKER_QUEUE, {
+      pattern: 'app.fetch',
+      data: { taskId: 'during-redis', appId: 12, country: 'US' },
+    });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await redisProxy.restore();
     await waitFor(async () => (await status('/health/ready')) === 200, 15_000, 'ready again');
@@ -83,8 +89,15 @@ describe('steam-worker under broker and Redis faults', () => {
 
   it('reports a batch once when its connection is lost mid-batch', async () => {
     const appIds = Array.from({ length: 15 }, (_, i) => 100 + i);
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.fetch', data: { taskId: 'cut-batch', appIds, countries: ['US'] } });
-    await waitFor(() => standIns.steam.appDetailsRequests.some((r) => r.url.searchParams.get('appids') === '104'), 15_000, 'batch under way');
+    queues.rabbit.publish(names.WORKER_QUEUE, {
+      pattern: 'apps.fetch',
+      data: { taskId: 'cut-batch', appIds, countries: ['US'] },
+    });
+    await waitFor(
+      () => standIns.steam.appDetailsRequests.some((r) => r.url.searchParams.get('appids') === '104'),
+      15_000,
+      'batch under way',
+    );
     await rabbitProxy.cut();
     await new Promise((resolve) => setTimeout(resolve, 500));
     await rabbitProxy.restore();
@@ -100,7 +113,10 @@ describe('steam-worker under broker and Redis faults', () => {
   it('consumes again when the broker cancels its consumer (queue deleted)', async () => {
     await queues.rabbit.channel.deleteQueue(names.WORKER_QUEUE);
     await waitFor(async () => (await consumersOf(names.WORKER_QUEUE)) === 1, 15_000, 'a new consumer');
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'app.fetch', data: { taskId: 'after-cancel', appId: 13, country: 'US' } });
+    queues.rabbit.publish(names.WORKER_QUEUE, {
+      pattern: 'app.fetch',
+      data: { taskId: 'after-cancel', appId: 13, country: 'US' },
+    });
     await waitFor(() => resultsFor('after-cancel').length === 1, 15_000, 'a task after the cancel');
   });
 

@@ -32,10 +32,17 @@ describe('steam-worker tasks', () => {
   });
 
   const resultOf = (taskId: string) =>
-    waitFor(() => queues.results.find((message) => (message.body as { data: { taskId: string } }).data.taskId === taskId), 20_000, `result of ${taskId}`);
+    waitFor(
+      () => queues.results.find((message) => (message.body as { data: { taskId: string } }).data.taskId === taskId),
+      20_000,
+      `result of ${taskId}`,
+    );
 
   it('fetches one app in one country and pushes it to the backend', async () => {
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'app.fetch', data: { taskId: 't-one', appId: 621, country: 'de' } });
+    queues.rabbit.publish(names.WORKER_QUEUE, {
+      pattern: 'app.fetch',
+      data: { taskId: 't-one', appId: 621, country: 'de' },
+    });
     const result = await resultOf('t-one');
     expect(result.body).toEqual({ pattern: 'app.fetch.done', data: { taskId: 't-one', updated: [621], failed: [] } });
     const record = standIns.backend.stored.get('621/DE');
@@ -62,6 +69,9 @@ describe('steam-worker tasks', () => {
     standIns.steam.pageSize = 2;
     queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.list', data: { taskId: 't-list' } });
     const result = await resultOf('t-list');
-    expect(result.body).toEqual({ pattern: 'apps.list.done', data: { taskId: 't-list', appIds: [10, 20, 30, 40, 50], count: 5 } });
+    expect(result.body).toEqual({
+      pattern: 'apps.list.done',
+      data: { taskId: 't-list', appIds: [10, 20, 30, 40, 50], count: 5 },
+    });
   });
 });

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { HttpStandIn, RecordedRequest, Reply } from './http-stand-in';
+import { projectRoot } from './project-root';
 
-const SAMPLES = join(__dirname, '..', '..', '..', 'shared', 'steam-samples');
+const SAMPLES = join(projectRoot(), 'test', 'fixtures', 'steam');
 
 function sample(name: string): Record<string, { success: boolean; data?: Record<string, unknown> }> {
   return JSON.parse(readFileSync(join(SAMPLES, name), 'utf8'));
@@ -24,9 +25,10 @@ export interface AppDetailsCall {
 
 /**
  * Stands in for store.steampowered.com and api.steampowered.com, answering
- * like the real ones (shapes from ../shared/steam-samples). Apps whose id ends
- * in 0 are free, ids ≥ 900,000,000 are unknown (`success: false`), the rest are
- * priced in the country's currency. `script` overrides an answer (429, 5xx,
+ * like the real ones (shapes from test/fixtures/steam). 620 is Portal 2 and
+ * 323180 its free soundtrack, as Steam answers them; other apps whose id ends
+ * in 0 are free, ids ≥ 900,000,000 are unknown (`success: false`), the rest
+ * are priced in the country's currency. `script` overrides an answer (429, 5xx,
  * `null`, resets, slowness) for the tests.
  */
 export class SteamStandIn extends HttpStandIn {
@@ -79,7 +81,12 @@ export class SteamStandIn extends HttpStandIn {
     const max = Math.min(Number(params.get('max_results') ?? 10_000), this.pageSize);
     const rest = this.appList.filter((appId) => appId > after).sort((a, b) => a - b);
     const page = rest.slice(0, max);
-    const apps = page.map((appid) => ({ appid, name: `App ${appid}`, last_modified: 1745368572, price_change_number: 37149137 }));
+    const apps = page.map((appid) => ({
+      appid,
+      name: `App ${appid}`,
+      last_modified: 1745368572,
+      price_change_number: 37149137,
+    }));
     const more = rest.length > page.length;
     return {
       status: 200,
@@ -90,8 +97,10 @@ export class SteamStandIn extends HttpStandIn {
 
 export function appDetailsEntry(appId: number, country: string): { success: boolean; data?: Record<string, unknown> } {
   if (appId >= 900_000_000) return { success: false };
-  if (appId % 10 === 0) return { success: true, data: { ...FREE, steam_appid: appId, name: `Free app ${appId}` } };
+  if (appId === FREE.steam_appid) return { success: true, data: FREE };
   const currency = CURRENCY[country] ?? 'EUR';
   const price = { ...(PRICED.price_overview as object), currency };
+  if (appId === PRICED.steam_appid) return { success: true, data: { ...PRICED, price_overview: price } };
+  if (appId % 10 === 0) return { success: true, data: { ...FREE, steam_appid: appId, name: `Free app ${appId}` } };
   return { success: true, data: { ...PRICED, steam_appid: appId, name: `App ${appId}`, price_overview: price } };
 }

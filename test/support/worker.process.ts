@@ -1,7 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+import { projectRoot } from './project-root';
+
+const MAIN = join(projectRoot(), 'dist', 'main.js');
 
 export interface WorkerProcess {
   child: ChildProcess;

@@ -83,7 +83,10 @@ export class TaskServer extends ServerRMQ {
     const consumerTag = `${CONSUMER_TAG_PREFIX}.${process.pid}.${Date.now()}`;
     await channel.consume(
       workerQueue,
-      (message) => void this.handleMessage(message as Record<string, unknown> | null, channel).catch((error) => this.handleError(error)),
+      (message) =>
+        void this.handleMessage(message as Record<string, unknown> | null, channel).catch((error) =>
+          this.handleError(error),
+        ),
       { noAck: false, consumerTag },
     );
     this.consumerTag = consumerTag;
@@ -113,7 +116,9 @@ export class TaskServer extends ServerRMQ {
     });
     // A refused setup (say, the queue re-declared with other arguments) closes
     // the channel; onChannelClosed opens the next one.
-    wrapper.on('error', (error: Error) => this.log.warn(`Cannot consume ${this.config.rabbit.workerQueue}: ${error.message}`));
+    wrapper.on('error', (error: Error) =>
+      this.log.warn(`Cannot consume ${this.config.rabbit.workerQueue}: ${error.message}`),
+    );
     return wrapper;
   }
 

@@ -1,0 +1,89 @@
+import 'reflect-metadata';
+
+import { cpus } from 'node:os';
+
+import { BATCH, memoryBench } from './bench/memory.bench';
+import { OVERHEAD, overheadBench } from './bench/overhead.bench';
+import { RATE, rateLimitBench } from './bench/rate-limit.bench';
+import { failedPart, formatTable, Row } from './bench/report';
+
+/**
+ * `npm run bench`: measures, in one run, (a) how closely the Steam rate limit
+ * is kept with two worker instances, beside Bull's own limiter, (b) what the
+ * queue costs per Steam call with the limit lifted, beside direct HTTP and a
+ * bare Bull round trip, and (c) the worker's and Redis' memory during a
+ * 10,000 × 5 batch. Prints one table; exits 1 only when a part could not run.
+ *
+ * Needs the local RabbitMQ (127.0.0.1:5672) and Redis (127.0.0.1:6379); every
+ * part uses its own queues and REDIS_PREFIX and removes them at the end.
+ */
+
+/** The whole run ends by itself even if a part hangs. */
+const DEADLINE_MS = 8 * 60_000;
+
+const PARTS: [string, (progress: (line: string) => void) => Promise<Row[]>][] = [
+  ['(a)', rateLimitBench],
+  ['(b)', overheadBench],
+  ['(c)', memoryBench],
+];
+
+function progress(line: string): void {
+  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1).padStart(6);
+  process.stderr.write(`[bench ${seconds} s] ${line}\n`);
+}
+
+function settings(): string {
+  return [
+    `Settings (node ${process.version}, ${cpus().length} CPUs, shared RabbitMQ and Redis on 127.0.0.1):`,
+    `  (a) L=${RATE.limit} per W=${RATE.windowMs} ms, n=${RATE.requests} appdetails requests per workload.`,
+    '      steam-worker: 2 in-process instances, one REDIS_PREFIX and task queue, STEAM_EGRESS_CONCURRENCY=1;',
+    '      steady = 6 apps.fetch tasks of 10 pairs published at once; burst = 1 app.fetch, then 59 pairs',
+    '      (6 tasks) published 0.9 W after its request reached Steam.',
+    '      Bull limiter: 2 Queue instances with limiter {max: L, duration: W}, processor concurrency 5 each,',
+    '      calling the stand-in Steam over HTTP; the same two workloads as jobs.',
+    '      utilisation = (n-1)*W/L / (last arrival - first arrival); above 1 means bursts.',
+    `  (b) STEAM_RATE_LIMIT=1000000 per 1000 ms, STEAM_EGRESS_CONCURRENCY=${OVERHEAD.concurrency}; one in-process app,`,
+    `      SteamRequestQueue.request(): ${OVERHEAD.calls} calls with ${OVERHEAD.concurrency} in flight (best of ${OVERHEAD.rounds}),`,
+    `      ${OVERHEAD.sequentialCalls} sequential calls for latency (medians). Direct = axios GET to the same stand-in.`,
+    '      Bare Bull = add -> processor -> global:completed on the same Redis, Steam job options, no limiter, no HTTP.',
+    `  (c) node dist/main.js, limit lifted, STEAM_EGRESS_CONCURRENCY=64, STEAM_FEED_WINDOW=${BATCH.feedWindow},`,
+    `      BACKEND_CONCURRENCY default; one apps.fetch of ${BATCH.apps} apps x ${BATCH.countries.join(',')};`,
+    `      sampled every ${BATCH.sampleEveryMs} ms (prefix weighed every ${BATCH.weighEvery} samples). Stand-ins run in the bench process.`,
+  ].join('\n');
+}
+
+const startedAt = performance.now();
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  let crashed = false;
+  const print = () => {
+    process.stdout.write(`\n${settings()}\n\n${formatTable(rows)}\n`);
+    const measured = rows.filter((row) => row.ok !== undefined);
+    process.stdout.write(
+      `\n${measured.filter((row) => row.ok).length} of ${measured.length} targets met; ` +
+        `total ${((performance.now() - startedAt) / 1000).toFixed(0)} s.\n`,
+    );
+  };
+  setTimeout(() => {
+    progress(`deadline of ${DEADLINE_MS / 1000} s reached; printing what was measured`);
+    rows.push(...failedPart('-', new Error('bench deadline reached')));
+    print();
+    process.exit(1);
+  }, DEADLINE_MS).unref();
+
+  for (const [part, run] of PARTS) {
+    try {
+      rows.push(...(await run(progress)));
+    } catch (error) {
+      crashed = true;
+      progress(`${part} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      rows.push(...failedPart(part, error));
+    }
+  }
+  print();
+  // Bull and amqplib may keep sockets a moment longer; everything of ours is closed.
+  process.exit(crashed ? 1 : 0);
+}
+
+void main();
