@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { setMaxListeners } from 'node:events';
 
 import { TaskAbandonedError } from './task.errors';
 
@@ -28,6 +29,8 @@ export class InFlightTasks {
 
   start(message: ConsumeMessage, channel: Channel): TaskInFlight {
     const controller = new AbortController();
+    // Every pair in flight listens to it (Steam wait, push, backoff) and lets go when it settles.
+    setMaxListeners(0, controller.signal);
     const task: TaskInFlight = { message, channel, signal: controller.signal, settled: false };
     this.tasks.set(task, controller);
     this.watch(channel);

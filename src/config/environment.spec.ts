@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+
+import { ConfigError } from './config.error';
+import { validateEnvironment } from './environment';
+import { toWorkerConfig } from './worker-config';
+
+const REQUIRED = {
+  BACKEND_URL: 'http://backend.internal:8080/',
+  AUTH_URL: 'http://auth.internal/oauth/token',
+  AUTH_CLIENT_ID: 'worker',
+  AUTH_CLIENT_SECRET: 's3cret-value',
+};
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    validateEnvironment(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe(validateEnvironment.name, () => {
+  it('applies the contract defaults when only the required variables are set', () => {
+    const config = toWorkerConfig(validateEnvironment(REQUIRED));
+    expect(config.rabbit).toEqual({
+      url: 'amqp://guest:guest@127.0.0.1:5672',
+      workerQueue: 'steam-worker.tasks',
+      deadLetterQueue: 'steam-worker.tasks.dlq',
+      orchestratorQueue: 'steam-orchestrator.results',
+      prefetch: 4,
+    });
+    expect(config.steam).toMatchObject({
+      apiUrl: 'https://api.steampowered.com',
+      storeUrl: 'https://store.steampowered.com',
+      language: 'english',
+      rateLimit: 40,
+      rateWindowMs: 60000,
+      timeoutMs: 15000,
+      cooldownMs: 30000,
+      egressConcurrency: 1,
+      direct: true,
+      retry: { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 30000, jitter: 0.2 },
+    });
+    expect(config.backend).toMatchObject({ url: 'http://backend.internal:8080', timeoutMs: 10000, concurrency: 8 });
+    expect(config.backend.retry).toMatchObject({ maxAttempts: 5, baseDelayMs: 500 });
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'steam-worker', taskStateTtlS: 604800 });
+    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0' });
+    expect(config.health.consumerGraceMs).toBe(30000);
+    expect(config.shutdownGraceMs).toBe(25000);
+    expect(config.logLevel).toBe('info');
+    expect(config.tasks.maxBatchApps).toBe(10000);
+  });
+
+  it.each(['BACKEND_URL', 'AUTH_URL', 'AUTH_CLIENT_ID', 'AUTH_CLIENT_SECRET'])('requires %s', (variable) => {
+    const env: Record<string, string> = { ...REQUIRED };
+    delete env[variable];
+    expect(configError(env).variable).toBe(variable);
+  });
+
+  it.each([
+    ['STEAM_RATE_LIMIT', '0'],
+    ['STEAM_RATE_LIMIT', '1.5'],
+    ['STEAM_RATE_WINDOW_MS', '-100'],
+    ['WORKER_CONCURRENCY', 'four'],
+    ['TASK_STATE_TTL_S', '1e3'],
+    ['STEAM_DIRECT', 'yes'],
+    ['LOG_LEVEL', 'verbose'],
+    ['RABBITMQ_URL', 'http://127.0.0.1:5672'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['REDIS_PREFIX', 'has space'],
+    ['HTTP_PORT', '70000'],
+  ])('rejects %s=%s, naming the variable but not the value', (variable, value) => {
+    const error = configError({ ...REQUIRED, [variable]: value });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+    expect(error.message).not.toContain(value);
+  });
+
+  it('never puts a secret into its message', () => {
+    const error = configError({ ...REQUIRED, BACKEND_URL: 's3cret-value' });
+    expect(error.message).not.toContain('s3cret-value');
+  });
+
+  it('reads booleans as true/false/1/0 and treats empty values as unset', () => {
+    expect(validateEnvironment({ ...REQUIRED, STEAM_DIRECT: '0' }).STEAM_DIRECT).toBe(false);
+    expect(validateEnvironment({ ...REQUIRED, STEAM_DIRECT: 'true' }).STEAM_DIRECT).toBe(true);
+    expect(validateEnvironment({ ...REQUIRED, STEAM_RATE_LIMIT: '' }).STEAM_RATE_LIMIT).toBe(40);
+    expect(validateEnvironment({ ...REQUIRED, STEAM_API_KEY: '' }).STEAM_API_KEY).toBeUndefined();
+  });
+
+  it('accepts a Redis URL naming a database', () => {
+    expect(validateEnvironment({ ...REQUIRED, REDIS_URL: 'redis://redis:6379/3' }).REDIS_URL).toBe(
+      'redis://redis:6379/3',
+    );
+  });
+});
