@@ -6,14 +6,7 @@ import { BackendStandIn } from '../support/backend.stand-in';
 import type { RecordedRequest, Reply } from '../support/http-stand-in';
 import { ReceivedMessage, waitFor } from '../support/rmq';
 import { SteamStandIn } from '../support/steam.stand-in';
-import {
-  isolatedNames,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
+import { isolatedNames, startTestWorker, StandIns, testEnvironment, watchQueues } from '../support/worker.harness';
 
 const APP_LIST_PATH = '/IStoreService/GetAppList/v1/';
 const INCLUDE_FLAGS = ['include_games', 'include_dlc', 'include_software', 'include_videos', 'include_hardware'];
@@ -47,7 +40,11 @@ async function startWatchedWorker(standIns: StandIns, label: string, env: Record
   const queues = await watchQueues(names);
   await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
   const resultOf = (taskId: string) =>
-    waitFor(() => queues.results.find((message) => bodyOf(message).data?.taskId === taskId), 20_000, `result of ${taskId}`);
+    waitFor(
+      () => queues.results.find((message) => bodyOf(message).data?.taskId === taskId),
+      20_000,
+      `result of ${taskId}`,
+    );
   return {
     names,
     queues,
@@ -75,7 +72,12 @@ describe('steam-worker listing the Steam apps', () => {
     await steam.start();
     const auth = await new AuthStandIn().start();
     const backend = await new BackendStandIn(auth).start();
-    standIns = { steam, auth, backend, stop: () => Promise.all([steam.stop(), auth.stop(), backend.stop()]).then(() => undefined) };
+    standIns = {
+      steam,
+      auth,
+      backend,
+      stop: () => Promise.all([steam.stop(), auth.stop(), backend.stop()]).then(() => undefined),
+    };
     [keyed, keyless] = await Promise.all([
       startWatchedWorker(standIns, 'app-list', { STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS) }),
       startWatchedWorker(standIns, 'app-list-keyless', { STEAM_API_KEY: '' }),
@@ -160,7 +162,11 @@ describe('steam-worker listing the Steam apps', () => {
 
     expect(failure).toEqual({
       pattern: 'task.failed',
-      data: { taskId: 'l-keyless', pattern: 'apps.list', error: { code: 'not_configured', message: expect.any(String) } },
+      data: {
+        taskId: 'l-keyless',
+        pattern: 'apps.list',
+        error: { code: 'not_configured', message: expect.any(String) },
+      },
     });
     expect(failure.data.error!.message).toContain('STEAM_API_KEY');
     expect(steam.appListRequests.slice(since)).toEqual([]);
@@ -186,7 +192,11 @@ describe('steam-worker listing the Steam apps', () => {
 
     expect(failure).toEqual({
       pattern: 'task.failed',
-      data: { taskId: 'l-wrong-key', pattern: 'apps.list', error: { code: 'not_configured', message: expect.any(String) } },
+      data: {
+        taskId: 'l-wrong-key',
+        pattern: 'apps.list',
+        error: { code: 'not_configured', message: expect.any(String) },
+      },
     });
     expect(failure.data.error!.message).toContain('STEAM_API_KEY');
     expect(steam.appListRequests.slice(since)).toHaveLength(1);

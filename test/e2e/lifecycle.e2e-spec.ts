@@ -57,7 +57,7 @@ describe.runIf(built)('steam-worker process lifecycle', () => {
     );
     await waitFor(
       async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200,
-      20_000,
+      45_000,
       'ready',
     );
     const appIds = [1, 2, 3, 4, 5, 6, 7, 8];
@@ -80,7 +80,7 @@ describe.runIf(built)('steam-worker process lifecycle', () => {
     );
     await waitFor(
       async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200,
-      20_000,
+      45_000,
       'ready',
     );
     const appIds = Array.from({ length: 20 }, (_, i) => 200 + i);

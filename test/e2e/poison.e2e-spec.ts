@@ -114,8 +114,16 @@ describe('steam-worker with poison tasks', () => {
   it('answers an unknown or missing pattern with task.failed invalid_task and dead-letters the task', async () => {
     const [deadSince, resultsSince] = [queues.deadLetters.length, queues.results.length];
     const cases = [
-      { taskId: 'p-unknown', pattern: 'app.delete', envelope: { pattern: 'app.delete', data: { taskId: 'p-unknown', appId: 620 } } },
-      { taskId: 'p-case', pattern: 'APP.FETCH', envelope: { pattern: 'APP.FETCH', data: { taskId: 'p-case', appId: 620, country: 'US' } } },
+      {
+        taskId: 'p-unknown',
+        pattern: 'app.delete',
+        envelope: { pattern: 'app.delete', data: { taskId: 'p-unknown', appId: 620 } },
+      },
+      {
+        taskId: 'p-case',
+        pattern: 'APP.FETCH',
+        envelope: { pattern: 'APP.FETCH', data: { taskId: 'p-case', appId: 620, country: 'US' } },
+      },
       { taskId: 'p-missing', pattern: null, envelope: { data: { taskId: 'p-missing', appId: 620, country: 'US' } } },
       { taskId: 'p-number', pattern: null, envelope: { pattern: 42, data: { taskId: 'p-number' } } },
       { taskId: 'p-object', pattern: null, envelope: { pattern: { cmd: 'app.fetch' }, data: { taskId: 'p-object' } } },
@@ -178,7 +186,9 @@ describe('steam-worker with poison tasks', () => {
     }
     expect(taskFailedSince(resultsSince)).toHaveLength(cases.length);
     // None of them reached Steam.
-    expect(standIns.steam.appDetailsRequests.filter((request) => request.url.searchParams.get('appids') === '620')).toEqual([]);
+    expect(
+      standIns.steam.appDetailsRequests.filter((request) => request.url.searchParams.get('appids') === '620'),
+    ).toEqual([]);
   });
 
   it('gives a rejected task without a valid taskId a generated one, different for each task', async () => {
@@ -186,7 +196,10 @@ describe('steam-worker with poison tasks', () => {
     const longTaskId = 'x'.repeat(129);
     // One pattern per case, so that each task.failed can be told apart.
     const cases = [
-      { pattern: 'app.fetch', envelope: { pattern: 'app.fetch', data: { taskId: longTaskId, appId: 620, country: 'US' } } },
+      {
+        pattern: 'app.fetch',
+        envelope: { pattern: 'app.fetch', data: { taskId: longTaskId, appId: 620, country: 'US' } },
+      },
       { pattern: 'apps.list', envelope: { pattern: 'apps.list' } },
       { pattern: 'apps.fetch', envelope: { pattern: 'apps.fetch', data: 'appIds=620&countries=US' } },
       { pattern: 'unknown.numeric-task-id', envelope: { pattern: 'unknown.numeric-task-id', data: { taskId: 620 } } },
@@ -226,7 +239,11 @@ describe('steam-worker with poison tasks', () => {
     const [failure] = taskFailedSince(resultsSince).map(bodyOf);
     expect(failure).toEqual({
       pattern: 'task.failed',
-      data: { taskId: expect.any(String), pattern: 'app.fetch', error: { code: 'invalid_task', message: expect.any(String) } },
+      data: {
+        taskId: expect.any(String),
+        pattern: 'app.fetch',
+        error: { code: 'invalid_task', message: expect.any(String) },
+      },
     });
     expect(failure!.data.taskId).not.toBe('in-array');
     expect(failure!.data.taskId).not.toBe('');
@@ -273,12 +290,18 @@ describe('steam-worker with poison tasks', () => {
     expect(countriesAsked(641)).toEqual(['DE']);
     expect(countriesAsked(642)).toEqual(['FR', 'GB']);
     expect(standIns.backend.stored.get('641/DE')).toMatchObject({ appId: 641, country: 'DE' });
-    expect([...standIns.backend.stored.keys()].filter((key) => key.startsWith('642/')).sort()).toEqual(['642/FR', '642/GB']);
+    expect([...standIns.backend.stored.keys()].filter((key) => key.startsWith('642/')).sort()).toEqual([
+      '642/FR',
+      '642/GB',
+    ]);
   });
 
   it('takes the taskId from data.taskId, else the AMQP messageId, else a new uuid', async () => {
     const messageId = `m-${randomUUID()}`;
-    publish({ pattern: 'app.fetch', data: { taskId: 'v-own', appId: 651, country: 'US' } }, { messageId: 'm-not-used' });
+    publish(
+      { pattern: 'app.fetch', data: { taskId: 'v-own', appId: 651, country: 'US' } },
+      { messageId: 'm-not-used' },
+    );
     publish({ pattern: 'app.fetch', data: { appId: 652, country: 'US' } }, { messageId });
     publish({ pattern: 'app.fetch', data: { appId: 653, country: 'US' } });
     publish({ pattern: 'apps.fetch', data: { appIds: [654], countries: ['US'] } });

@@ -60,7 +60,11 @@ describe('steam-worker answering requests', () => {
   });
 
   const resultOf = (taskId: string) =>
-    waitFor(() => queues.results.find((message) => bodyOf(message).data?.taskId === taskId), 20_000, `result of ${taskId}`);
+    waitFor(
+      () => queues.results.find((message) => bodyOf(message).data?.taskId === taskId),
+      20_000,
+      `result of ${taskId}`,
+    );
 
   const replyTo = (correlationId: string, timeoutMs = REPLY_TIMEOUT_MS) =>
     waitFor(
@@ -71,7 +75,11 @@ describe('steam-worker answering requests', () => {
 
   /** Publishes a request as any AMQP client would: `id` in the envelope, `reply_to` and `correlation_id` in the properties. */
   function request(pattern: string, data: object, correlationId: string): void {
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern, data, id: randomUUID() }, { replyTo: replyQueue, correlationId });
+    queues.rabbit.publish(
+      names.WORKER_QUEUE,
+      { pattern, data, id: randomUUID() },
+      { replyTo: replyQueue, correlationId },
+    );
   }
 
   describe('with a raw AMQP client', () => {
@@ -142,7 +150,11 @@ describe('steam-worker answering requests', () => {
       const failed = await resultOf('r-unknown');
       expect(failed.body).toEqual({
         pattern: 'task.failed',
-        data: { taskId: 'r-unknown', pattern: 'app.delete', error: { code: 'invalid_task', message: expect.any(String) } },
+        data: {
+          taskId: 'r-unknown',
+          pattern: 'app.delete',
+          error: { code: 'invalid_task', message: expect.any(String) },
+        },
       });
       // The reply goes out before the reject, so it is due once the task is dead-lettered.
       await waitFor(() => queues.deadLetters.length > deadSince, 20_000, 'the dead letter');
@@ -226,7 +238,9 @@ describe('steam-worker answering requests', () => {
       await client.connect();
 
       const outcome = firstValueFrom(
-        client.send('apps.fetch', { taskId: 'c-invalid', appIds: [], countries: ['US'] }).pipe(timeout(REPLY_TIMEOUT_MS)),
+        client
+          .send('apps.fetch', { taskId: 'c-invalid', appIds: [], countries: ['US'] })
+          .pipe(timeout(REPLY_TIMEOUT_MS)),
       );
 
       await expect(outcome).rejects.toEqual({ code: 'invalid_task', message: expect.any(String) });
@@ -273,7 +287,10 @@ describe('steam-worker answering requests', () => {
       await probe.deleteQueues(lost.ORCHESTRATOR_QUEUE);
       // No taskId: each delivery is a fresh run, so Steam sees every redelivery.
       probe.publish(lost.WORKER_QUEUE, { pattern: 'app.fetch', data: { appId: 777, country: 'PL' } });
-      probe.publish(lost.WORKER_QUEUE, { pattern: 'app.fetch', data: { taskId: 'u-invalid', appId: 0, country: 'PL' } });
+      probe.publish(lost.WORKER_QUEUE, {
+        pattern: 'app.fetch',
+        data: { taskId: 'u-invalid', appId: 0, country: 'PL' },
+      });
       const requestsFor777 = () =>
         standIns.steam.appDetailsRequests.filter(
           (request) => request.url.searchParams.get('appids') === '777' && request.url.searchParams.get('cc') === 'PL',
@@ -300,7 +317,11 @@ describe('steam-worker answering requests', () => {
       );
       expect(failed.body).toEqual({
         pattern: 'task.failed',
-        data: { taskId: 'u-invalid', pattern: 'app.fetch', error: { code: 'invalid_task', message: expect.any(String) } },
+        data: {
+          taskId: 'u-invalid',
+          pattern: 'app.fetch',
+          error: { code: 'invalid_task', message: expect.any(String) },
+        },
       });
       await waitFor(() => deadLetters.length === 1, 20_000, 'the dead letter');
       expect(JSON.parse(deadLetters[0]!.raw.content.toString('utf8'))).toMatchObject({ data: { taskId: 'u-invalid' } });

@@ -48,10 +48,11 @@ export function toTaskPacket(message: ConsumeMessage): TaskPacket {
   }
   if (!isPlainObject(envelope)) return invalid('body is not a JSON object');
   const { pattern, data, id } = envelope;
+  // A request is answered whatever becomes of it, an unknown pattern included.
+  if (id !== undefined && id !== null && message.properties.replyTo) requests.add(message);
   if (!isTaskPattern(pattern)) {
     return invalid(typeof pattern === 'string' ? `unknown pattern` : 'pattern is missing', envelope);
   }
-  if (id !== undefined && id !== null && message.properties.replyTo) requests.add(message);
   return { pattern, data };
 }
 
