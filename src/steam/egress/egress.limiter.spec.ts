@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import type { WorkerConfig } from '../../config/worker-config';
+import { RedisClient } from '../../redis/redis.module';
+import { DIRECT_EGRESS, Egress } from './egress';
+import { EgressLimiter, Reservation } from './egress.limiter';
+
+const PROXY: Egress = { id: 'proxy-1', label: '127.0.0.1:3128' };
+
+/** Runs against the local Redis, under a prefix of its own. */
+function limiterFor(steam: Partial<WorkerConfig['steam']>): { limiter: EgressLimiter; redis: RedisClient } {
+  const config = {
+    redis: { url: 'redis://127.0.0.1:6379', prefix: `test:limiter-${randomUUID().slice(0, 8)}`, taskStateTtlS: 60 },
+    steam: { rateLimit: 10, rateWindowMs: 1000, timeoutMs: 1000, egressConcurrency: 1, cooldownMs: 500, ...steam },
+  } as WorkerConfig;
+  const redis = new RedisClient(config);
+  return { limiter: new EgressLimiter(config, redis), redis };
+}
+
+function reserved(answer: Awaited<ReturnType<EgressLimiter['reserve']>>): Reservation {
+  if (!('reservation' in answer)) throw new Error(`expected a reservation, got a wait of ${answer.retryInMs} ms`);
+  return answer.reservation;
+}
+
+describe(EgressLimiter.name, () => {
+  const clients: RedisClient[] = [];
+  const make = (steam: Partial<WorkerConfig['steam']> = {}) => {
+    const made = limiterFor(steam);
+    clients.push(made.redis);
+    return made.limiter;
+  };
+
+  afterAll(async () => {
+    for (const client of clients) {
+      const keys = await client.redis.keys(client.key('*'));
+      if (keys.length > 0) await client.redis.del(...keys);
+      await client.onApplicationShutdown();
+    }
+  });
+
+  it('spaces starts on one egress at least W/L apart', async () => {
+    const limiter = make({ egressConcurrency: 10 });
+    const starts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { startsInMs } = reserved(await limiter.reserve([DIRECT_EGRESS]));
+      starts.push(performance.now() + startsInMs);
+    }
+    // 1000 ms / 10, widened by the 2 % guard; the local clock reads the answer a little late.
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(100);
+    expect(limiter.spacingUs).toBe(102_000);
+  });
+
+  it('holds no more than STEAM_EGRESS_CONCURRENCY leases on an egress, and frees one on release', async () => {
+    const limiter = make();
+    const first = reserved(await limiter.reserve([DIRECT_EGRESS]));
+    const blocked = await limiter.reserve([DIRECT_EGRESS]);
+    expect('retryInMs' in blocked).toBe(true);
+    await limiter.release(first);
+    expect('reservation' in (await limiter.reserve([DIRECT_EGRESS]))).toBe(true);
+  });
+
+  it('lets a lease that its holder stops renewing expire STEAM_TIMEOUT_MS + 5 s after it was taken', async () => {
+    const { limiter, redis } = limiterFor({ timeoutMs: 1000 });
+    clients.push(redis);
+    const lease = reserved(await limiter.reserve([DIRECT_EGRESS]));
+    const leasesKey = redis.key('egress', 'direct', 'leases');
+    const expiresAtUs = Number(await redis.redis.zscore(leasesKey, lease.leaseId));
+    expect(expiresAtUs / 1000 - Date.now()).toBeGreaterThan(5500);
+    expect(expiresAtUs / 1000 - Date.now()).toBeLessThanOrEqual(6000);
+    expect('retryInMs' in (await limiter.reserve([DIRECT_EGRESS]))).toBe(true);
+    // Time passes and the holder is gone: the lease's expiry lies in the past.
+    await redis.redis.zadd(leasesKey, String((Date.now() - 1) * 1000), lease.leaseId);
+    expect('reservation' in (await limiter.reserve([DIRECT_EGRESS]))).toBe(true);
+  });
+
+  it('moves to the next egress while one is leased or cooling down', async () => {
+    const limiter = make();
+    const first = reserved(await limiter.reserve([DIRECT_EGRESS, PROXY]));
+    const second = reserved(await limiter.reserve([DIRECT_EGRESS, PROXY]));
+    expect([first.egress.id, second.egress.id].sort()).toEqual(['direct', 'proxy-1']);
+    await limiter.release(first);
+    await limiter.release(second);
+    await limiter.coolDown(DIRECT_EGRESS, 10_000);
+    const third = reserved(await limiter.reserve([DIRECT_EGRESS, PROXY]));
+    expect(third.egress.id).toBe('proxy-1');
+  });
+
+  it('makes a request wait out the cooldown when every egress is cooling down', async () => {
+    const limiter = make();
+    const until = await limiter.coolDown(DIRECT_EGRESS, 800);
+    expect(until.getTime()).toBeGreaterThan(Date.now() + 600);
+    expect(await limiter.cooldownEnd(DIRECT_EGRESS)).toEqual(until);
+    const answer = await limiter.reserve([DIRECT_EGRESS]);
+    expect('retryInMs' in answer && answer.retryInMs).toBeGreaterThan(600);
+  });
+
+  it('never shortens a cooldown that lasts longer', async () => {
+    const limiter = make();
+    const long = await limiter.coolDown(DIRECT_EGRESS, 5000);
+    const short = await limiter.coolDown(DIRECT_EGRESS, 100);
+    expect(short).toEqual(long);
+  });
+
+  it('renews a lease that is still held and reports one that expired', async () => {
+    const limiter = make();
+    const lease = reserved(await limiter.reserve([DIRECT_EGRESS]));
+    expect(await limiter.renew(lease)).toBe(true);
+    await limiter.release(lease);
+    expect(await limiter.renew(lease)).toBe(false);
+  });
+});
