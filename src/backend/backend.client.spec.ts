@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { AuthStandIn, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../test/support/auth.stand-in';
 import { BackendStandIn } from '../../test/support/backend.stand-in';
-import type { RecordedRequest, Reply } from '../../test/support/http-stand-in';
+import { maxInSlidingWindow, RecordedRequest, Reply } from '../../test/support/http-stand-in';
 import type { RetryPolicy, WorkerConfig } from '../config/worker-config';
 import { AuthInterceptor } from './auth/auth.interceptor';
 import { TokenProvider } from './auth/token.provider';
@@ -16,23 +16,6 @@ import { BackendError } from './backend.errors';
 
 const MAX_ATTEMPTS = 3;
 const RETRY: RetryPolicy = { maxAttempts: MAX_ATTEMPTS, baseDelayMs: 10, maxDelayMs: 100, jitter: 0.2 };
-
-/** Counts how many requests it is answering at once; each takes `holdMs`. */
-class OverlapCountingBackend extends BackendStandIn {
-  holdMs = 0;
-  maxInFlight = 0;
-  private inFlight = 0;
-
-  protected override async handle(request: RecordedRequest): Promise<Reply> {
-    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
-    try {
-      await new Promise((resolve) => setTimeout(resolve, this.holdMs));
-      return super.handle(request);
-    } finally {
-      this.inFlight--;
-    }
-  }
-}
 
 /** A base URL on 127.0.0.1 where nothing listens. */
 async function refusingUrl(): Promise<string> {
@@ -65,11 +48,11 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 
 describe(BackendClient.name, () => {
   let auth: AuthStandIn;
-  let backend: OverlapCountingBackend;
+  let backend: BackendStandIn;
 
   beforeEach(async () => {
     auth = await new AuthStandIn().start();
-    backend = await new OverlapCountingBackend(auth).start();
+    backend = await new BackendStandIn(auth).start();
   });
 
   afterEach(async () => {
@@ -93,7 +76,8 @@ describe(BackendClient.name, () => {
       attempts++;
       return request;
     });
-    const http = new HttpService(instance);
+    // axios' CommonJS and ESM typings differ; @nestjs/axios is typed against the ESM one.
+    const http = new HttpService(instance as unknown as HttpService['axiosRef']);
     new AuthInterceptor(http, new TokenProvider(config)).onModuleInit();
     return { client: new BackendClient(http, config), attempts: () => attempts };
   }
@@ -209,16 +193,19 @@ describe(BackendClient.name, () => {
     expect(attempts()).toBe(MAX_ATTEMPTS);
   });
 
-  it.each([400, 403, 404, 409, 422])('rejects a push answered %i as backend_rejected after one attempt', async (status) => {
-    backend.script = () => ({ status, body: { error: 'no' } });
-    const { client } = makeClient();
+  it.each([400, 403, 404, 409, 422])(
+    'rejects a push answered %i as backend_rejected after one attempt',
+    async (status) => {
+      backend.script = () => ({ status, body: { error: 'no' } });
+      const { client } = makeClient();
 
-    const error = await rejectionOf(client.push(record(50, 'US')));
+      const error = await rejectionOf(client.push(record(50, 'US')));
 
-    expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).reason).toBe('backend_rejected');
-    expect(puts()).toHaveLength(1);
-  });
+      expect(error).toBeInstanceOf(BackendError);
+      expect((error as BackendError).reason).toBe('backend_rejected');
+      expect(puts()).toHaveLength(1);
+    },
+  );
 
   it('fails with backend_error, without a PUT or a retry storm, when the auth server keeps failing', async () => {
     auth.script = () => ({ status: 503, body: { error: 'down' } });
@@ -259,48 +246,69 @@ describe(BackendClient.name, () => {
     expect(auth.requests).toHaveLength(2);
   });
 
+  /**
+   * The stand-in holds every answer `holdMs`, so a slot frees no earlier than
+   * `holdMs` after its PUT arrived: the most PUTs arriving within any `holdMs`
+   * is the most in flight at once.
+   */
+  const mostInFlight = (holdMs: number) =>
+    maxInSlidingWindow(
+      puts().map((request) => request.at),
+      holdMs,
+    );
+
   it('runs at most BACKEND_CONCURRENCY PUTs at once', async () => {
-    backend.holdMs = 100;
+    const holdMs = 100;
+    backend.script = () => ({ status: 200, body: { stored: true }, delayMs: holdMs });
     const { client } = makeClient({ concurrency: 4 });
 
     await Promise.all(Array.from({ length: 30 }, (_, index) => client.push(record(100 + index, 'US'))));
 
-    expect(backend.stored.size).toBe(30);
-    expect(backend.maxInFlight).toBe(4);
+    expect(new Set(puts().map((request) => request.url.pathname)).size).toBe(30);
+    expect(puts()).toHaveLength(30);
+    expect(mostInFlight(holdMs)).toBe(4);
   });
 
   it('keeps the limit while pushes are retried', async () => {
-    backend.holdMs = 30;
-    backend.script = ({ appId }) =>
-      puts().filter((request) => request.url.pathname === `/apps/${appId}/countries/US`).length === 1
-        ? { status: 503, body: null }
-        : undefined;
+    const holdMs = 50;
+    backend.script = ({ appId }) => {
+      const tries = puts().filter((request) => request.url.pathname === `/apps/${appId}/countries/US`).length;
+      return { status: tries === 1 ? 503 : 200, body: null, delayMs: holdMs };
+    };
     const { client } = makeClient({ concurrency: 3 });
 
     await Promise.all(Array.from({ length: 12 }, (_, index) => client.push(record(200 + index, 'US'))));
 
-    expect(backend.stored.size).toBe(12);
     expect(puts()).toHaveLength(24);
-    expect(backend.maxInFlight).toBeLessThanOrEqual(3);
+    expect(mostInFlight(holdMs)).toBeLessThanOrEqual(3);
   });
 
   it.each<{ failure: string; script?: (token: () => string) => Reply; timeoutMs?: number; refused?: boolean }>([
     { failure: 'two 401s', script: () => ({ status: 401, body: { error: 'invalid_token' } }) },
-    { failure: 'repeated 503s', script: (token) => ({ status: 503, text: `<html>upstream saw Bearer ${token()}</html>` }) },
-    { failure: 'a 422 that echoes the token', script: (token) => ({ status: 422, body: { error: 'bad', token: token() } }) },
+    {
+      failure: 'repeated 503s',
+      script: (token) => ({ status: 503, text: `<html>upstream saw Bearer ${token()}</html>` }),
+    },
+    {
+      failure: 'a 422 that echoes the token',
+      script: (token) => ({ status: 422, body: { error: 'bad', token: token() } }),
+    },
     { failure: 'timeouts', script: () => ({ status: 200, delayMs: 1500 }), timeoutMs: 150 },
     { failure: 'dropped connections', script: () => ({ status: 200, reset: true }) },
     { failure: 'refused connections', refused: true },
-  ])('keeps the token and the client secret out of its error after $failure', async ({ script, timeoutMs, refused }) => {
-    const latestToken = () => auth.issued.at(-1) ?? '';
-    if (script) backend.script = () => script(latestToken);
-    const { client } = makeClient({ timeoutMs, backendUrl: refused ? await refusingUrl() : undefined });
+  ])(
+    'keeps the token and the client secret out of its error after $failure',
+    async ({ script, timeoutMs, refused }) => {
+      const latestToken = () => auth.issued.at(-1) ?? '';
+      if (script) backend.script = () => script(latestToken);
+      const { client } = makeClient({ timeoutMs, backendUrl: refused ? await refusingUrl() : undefined });
 
-    const error = await rejectionOf(client.push(record(70, 'US')));
+      const error = await rejectionOf(client.push(record(70, 'US')));
 
-    expect(error).toBeInstanceOf(BackendError);
-    expect(auth.issued.length).toBeGreaterThan(0);
-    for (const token of auth.issued) expect(everythingIn(error)).not.toContain(token);
-    expect(everythingIn(error)).not.toContain(TEST_CLIENT_SECRET);
-  });
+      expect(error).toBeInstanceOf(BackendError);
+      expect(auth.issued.length).toBeGreaterThan(0);
+      for (const token of auth.issued) expect(everythingIn(error)).not.toContain(token);
+      expect(everythingIn(error)).not.toContain(TEST_CLIENT_SECRET);
+    },
+  );
 });

@@ -12,8 +12,8 @@ import {
   watchQueues,
 } from '../support/worker.harness';
 
-/** Steam requests leave 200 ms apart: a batch of n pairs lasts at least (n − 1) × 200 ms. */
-const STEAM_RATE_LIMIT = 5;
+/** Steam requests leave 100 ms apart: a batch of n pairs lasts at least (n − 1) × 100 ms. */
+const STEAM_RATE_LIMIT = 10;
 const STEAM_RATE_WINDOW_MS = 1000;
 
 interface Done {
@@ -38,7 +38,15 @@ describe('backend auth during batches', () => {
 
   function captureOutput(): void {
     const keep = (...args: unknown[]) => {
-      output.push(args.map((arg) => (typeof arg === 'string' ? arg : Buffer.isBuffer(arg) ? arg.toString() : String(arg))).join(' '));
+      const callback = args.at(-1);
+      const text = args.filter((arg) => typeof arg !== 'function');
+      output.push(
+        text
+          .map((arg) => (typeof arg === 'string' ? arg : Buffer.isBuffer(arg) ? arg.toString() : String(arg)))
+          .join(' '),
+      );
+      // A stream write's callback still runs, so nothing waits for output that never leaves.
+      if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
       return true;
     };
     for (const stream of [process.stdout, process.stderr]) {
@@ -71,12 +79,14 @@ describe('backend auth during batches', () => {
     await standIns?.stop();
   });
 
-  const resultOf = (taskId: string, timeoutMs = 30_000) =>
-    waitFor(
+  const resultOf = async (taskId: string, timeoutMs = 30_000) => {
+    const result = await waitFor(
       () => queues.results.find((message) => (message.body as Done).data.taskId === taskId),
       timeoutMs,
       `result of ${taskId}`,
     );
+    return result!;
+  };
 
   const pairsOf = (appIds: number[], countries: string[]) =>
     appIds.flatMap((appId) => countries.map((country) => `${appId}/${country}`));
@@ -84,7 +94,8 @@ describe('backend auth during batches', () => {
   /** PUTs the backend received for these pairs, refused ones included. */
   const putsFor = (pairs: string[]) =>
     standIns.backend.requests.filter(
-      (request) => request.method === 'PUT' && pairs.includes(request.url.pathname.replace(/^\/apps\/(\d+)\/countries\//, '$1/')),
+      (request) =>
+        request.method === 'PUT' && pairs.includes(request.url.pathname.replace(/^\/apps\/(\d+)\/countries\//, '$1/')),
     );
 
   const publishBatch = (taskId: string, appIds: number[], countries: string[]) =>
@@ -96,17 +107,21 @@ describe('backend auth during batches', () => {
     auth.delayMs = 200;
     auth.maxConcurrent = 0;
     const issuedBefore = auth.issued.length;
-    const appIds = [1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010];
+    const appIds = Array.from({ length: 20 }, (_, index) => 1001 + index);
     const countries = ['US', 'DE', 'GB'];
     try {
       publishBatch('renewal', appIds, countries);
 
       const result = await resultOf('renewal', 45_000);
 
-      expect(result.body).toEqual({ pattern: 'apps.fetch.done', data: { taskId: 'renewal', updated: appIds, failed: [] } });
+      expect(result.body).toEqual({
+        pattern: 'apps.fetch.done',
+        data: { taskId: 'renewal', updated: appIds, failed: [] },
+      });
       const pairs = pairsOf(appIds, countries);
       expect(pairs.filter((pair) => !backend.stored.has(pair))).toEqual([]);
-      // 30 pairs at 200 ms apart outlast a 2 s token at least twice.
+      // 60 pairs 100 ms apart outlast a 2 s token at least twice; a token request
+      // (200 ms) is still running when the next pushes need a token.
       expect(auth.issued.length - issuedBefore).toBeGreaterThanOrEqual(3);
       expect(auth.maxConcurrent).toBe(1);
       // Renewed before it expired: the backend never had to refuse a token.
@@ -119,7 +134,7 @@ describe('backend auth during batches', () => {
 
   it('renews a token the auth server revoked mid-batch and repeats the refused push', async () => {
     const { auth, backend } = standIns;
-    const appIds = [2001, 2002, 2003, 2004, 2005, 2006];
+    const appIds = [2001, 2002, 2003, 2004, 2005, 2006, 2007, 2008];
     const countries = ['US', 'FR'];
     const pairs = pairsOf(appIds, countries);
     publishBatch('revoked', appIds, countries);
@@ -129,7 +144,10 @@ describe('backend auth during batches', () => {
     auth.expireAll();
     const result = await resultOf('revoked');
 
-    expect(result.body).toEqual({ pattern: 'apps.fetch.done', data: { taskId: 'revoked', updated: appIds, failed: [] } });
+    expect(result.body).toEqual({
+      pattern: 'apps.fetch.done',
+      data: { taskId: 'revoked', updated: appIds, failed: [] },
+    });
     expect(pairs.filter((pair) => !backend.stored.has(pair))).toEqual([]);
     expect(auth.issued.length).toBeGreaterThan(issuedBefore);
     // At least one push was refused (401) with the revoked token and repeated with a new one.
@@ -137,7 +155,9 @@ describe('backend auth during batches', () => {
     expect(puts.length).toBeGreaterThan(pairs.length);
     const revoked = new Set(auth.issued.slice(0, issuedBefore).map((token) => `Bearer ${token}`));
     const renewed = new Set(auth.issued.slice(issuedBefore).map((token) => `Bearer ${token}`));
-    const refusedPaths = puts.filter((put) => revoked.has(String(put.headers.authorization))).map((put) => put.url.pathname);
+    const refusedPaths = puts
+      .filter((put) => revoked.has(String(put.headers.authorization)))
+      .map((put) => put.url.pathname);
     const repeated = puts.filter(
       (put) => renewed.has(String(put.headers.authorization)) && refusedPaths.includes(put.url.pathname),
     );
@@ -179,7 +199,8 @@ describe('backend auth during batches', () => {
     const { auth, backend } = standIns;
     auth.expireAll();
     const authBefore = auth.requests.length;
-    auth.script = () => (auth.requests.length - authBefore <= 2 ? { status: 503, body: { error: 'unavailable' } } : undefined);
+    auth.script = () =>
+      auth.requests.length - authBefore <= 2 ? { status: 503, body: { error: 'unavailable' } } : undefined;
     const appIds = [4001, 4002];
     const countries = ['US', 'DE'];
     try {
@@ -187,7 +208,10 @@ describe('backend auth during batches', () => {
 
       const result = await resultOf('auth-503');
 
-      expect(result.body).toEqual({ pattern: 'apps.fetch.done', data: { taskId: 'auth-503', updated: appIds, failed: [] } });
+      expect(result.body).toEqual({
+        pattern: 'apps.fetch.done',
+        data: { taskId: 'auth-503', updated: appIds, failed: [] },
+      });
       expect(pairsOf(appIds, countries).filter((pair) => !backend.stored.has(pair))).toEqual([]);
       // Two refusals and one success, shared by every push that waited for the token.
       expect(auth.requests.length - authBefore).toBe(3);
@@ -207,7 +231,8 @@ describe('backend auth during batches', () => {
       if (appId === 5003) return { status: 422, body: { error: 'rejected' } };
       return attempt === 1 ? { status: 200, reset: true } : undefined;
     };
-    steam.script = ({ appId, country }) => (appId === 5004 && country === 'DE' ? { status: 500, body: null } : undefined);
+    steam.script = ({ appId, country }) =>
+      appId === 5004 && country === 'DE' ? { status: 500, body: null } : undefined;
     steam.appList = [5001, 5002, 5003];
     try {
       publishBatch('mixed', [5001, 5002, 5003, 5004], ['US', 'DE']);

@@ -1,16 +1,9 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { waitFor } from "../support/rmq";
-import { appDetailsEntry } from "../support/steam.stand-in";
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from "../support/worker.harness";
+import { waitFor } from '../support/rmq';
+import { appDetailsEntry } from '../support/steam.stand-in';
+import { isolatedNames, startStandIns, startTestWorker, testEnvironment, watchQueues } from '../support/worker.harness';
 
 /**
  * How a batch flows (CONTRACT.md §4 and STACK-NOTES "feed the queue from a
@@ -32,11 +25,7 @@ async function startWorld(label: string, overrides: Record<string, string>) {
     ...overrides,
   });
   const queues = await watchQueues(names);
-  await waitFor(
-    async () => (await fetch(`${worker.url}/health/ready`)).status === 200,
-    20_000,
-    "readiness",
-  );
+  await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
   return {
     names,
     standIns,
@@ -44,10 +33,7 @@ async function startWorld(label: string, overrides: Record<string, string>) {
       queues.rabbit.publish(names.WORKER_QUEUE, { pattern, data }),
     resultOf: async (taskId: string): Promise<Envelope> => {
       const found = await waitFor(
-        () =>
-          queues.results.find(
-            (message) => (message.body as Envelope).data.taskId === taskId,
-          ),
+        () => queues.results.find((message) => (message.body as Envelope).data.taskId === taskId),
         40_000,
         `result of ${taskId}`,
       );
@@ -55,11 +41,7 @@ async function startWorld(label: string, overrides: Record<string, string>) {
     },
     stop: async () => {
       await worker.close();
-      await queues.rabbit.deleteQueues(
-        names.WORKER_QUEUE,
-        `${names.WORKER_QUEUE}.dlq`,
-        names.ORCHESTRATOR_QUEUE,
-      );
+      await queues.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
       await queues.rabbit.close();
       await standIns.stop();
       await deleteRedisKeys(names.REDIS_PREFIX);
@@ -67,17 +49,16 @@ async function startWorld(label: string, overrides: Record<string, string>) {
   };
 }
 
-const range = (from: number, count: number) =>
-  Array.from({ length: count }, (_, index) => from + index);
+const range = (from: number, count: number) => Array.from({ length: count }, (_, index) => from + index);
 
-describe("a batch fetched under a tight Steam rate limit", () => {
+describe('a batch fetched under a tight Steam rate limit', () => {
   let world: Awaited<ReturnType<typeof startWorld>>;
 
   beforeAll(async () => {
     // Steam requests leave about 100 ms apart; the feed window stays at its default.
-    world = await startWorld("batch-overlap", {
-      STEAM_RATE_LIMIT: "10",
-      STEAM_RATE_WINDOW_MS: "1000",
+    world = await startWorld('batch-overlap', {
+      STEAM_RATE_LIMIT: '10',
+      STEAM_RATE_WINDOW_MS: '1000',
     });
   });
 
@@ -85,23 +66,21 @@ describe("a batch fetched under a tight Steam rate limit", () => {
     await world?.stop();
   });
 
-  it("pushes the first pairs to the backend before the last pair is requested from Steam", async () => {
+  it('pushes the first pairs to the backend before the last pair is requested from Steam', async () => {
     const appIds = range(2001, 5);
-    world.publish("apps.fetch", {
-      taskId: "t-overlap",
+    world.publish('apps.fetch', {
+      taskId: 't-overlap',
       appIds,
-      countries: ["DE", "SE"],
+      countries: ['DE', 'SE'],
     });
 
-    expect(await world.resultOf("t-overlap")).toEqual({
-      pattern: "apps.fetch.done",
-      data: { taskId: "t-overlap", updated: appIds, failed: [] },
+    expect(await world.resultOf('t-overlap')).toEqual({
+      pattern: 'apps.fetch.done',
+      data: { taskId: 't-overlap', updated: appIds, failed: [] },
     });
-    const steamArrivals = world.standIns.steam.appDetailsRequests.map(
-      (request) => request.at,
-    );
+    const steamArrivals = world.standIns.steam.appDetailsRequests.map((request) => request.at);
     const pushArrivals = world.standIns.backend.requests
-      .filter((request) => request.method === "PUT")
+      .filter((request) => request.method === 'PUT')
       .map((request) => request.at);
     expect(steamArrivals).toHaveLength(10);
     expect(pushArrivals).toHaveLength(10);
@@ -109,16 +88,16 @@ describe("a batch fetched under a tight Steam rate limit", () => {
   });
 });
 
-describe("a batch larger than STEAM_FEED_WINDOW", () => {
+describe('a batch larger than STEAM_FEED_WINDOW', () => {
   const FEED_WINDOW = 4;
   let world: Awaited<ReturnType<typeof startWorld>>;
   let redis: Redis;
 
   beforeAll(async () => {
-    world = await startWorld("batch-window", {
+    world = await startWorld('batch-window', {
       STEAM_FEED_WINDOW: String(FEED_WINDOW),
     });
-    redis = new Redis("redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 });
+    redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
   });
 
   afterAll(async () => {
@@ -126,7 +105,7 @@ describe("a batch larger than STEAM_FEED_WINDOW", () => {
     await world?.stop();
   });
 
-  it("never has more than STEAM_FEED_WINDOW of its Steam requests waiting, active or delayed in Redis", async () => {
+  it('never has more than STEAM_FEED_WINDOW of its Steam requests waiting, active or delayed in Redis', async () => {
     const queueKey = `${world.names.REDIS_PREFIX}:steam-requests`;
     // A slow Steam: each answer takes 40 ms, so the batch's jobs would pile up if nothing bounded them.
     world.standIns.steam.script = ({ appId, country }) => ({
@@ -145,23 +124,21 @@ describe("a batch larger than STEAM_FEED_WINDOW", () => {
           .llen(`${queueKey}:active`)
           .zcard(`${queueKey}:delayed`)
           .exec();
-        samples.push(
-          replies!.reduce((sum, [, count]) => sum + Number(count), 0),
-        );
+        samples.push(replies!.reduce((sum, [, count]) => sum + Number(count), 0));
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
 
     const appIds = range(3001, 10);
-    world.publish("apps.fetch", {
-      taskId: "t-window",
+    world.publish('apps.fetch', {
+      taskId: 't-window',
       appIds,
-      countries: ["DE", "FR", "IT", "ES"],
+      countries: ['DE', 'FR', 'IT', 'ES'],
     });
     try {
-      expect(await world.resultOf("t-window")).toEqual({
-        pattern: "apps.fetch.done",
-        data: { taskId: "t-window", updated: appIds, failed: [] },
+      expect(await world.resultOf('t-window')).toEqual({
+        pattern: 'apps.fetch.done',
+        data: { taskId: 't-window', updated: appIds, failed: [] },
       });
     } finally {
       sampling = false;
@@ -177,24 +154,18 @@ describe("a batch larger than STEAM_FEED_WINDOW", () => {
 
 /** Removes what a test worker left in Redis under its prefix. */
 async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis("redis://127.0.0.1:6379", {
+  const redis = new Redis('redis://127.0.0.1:6379', {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
   });
   try {
     await redis.connect();
-    let cursor = "0";
+    let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        "MATCH",
-        `${prefix}:*`,
-        "COUNT",
-        500,
-      );
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
-    } while (cursor !== "0");
+    } while (cursor !== '0');
   } catch {
     /* best effort */
   } finally {

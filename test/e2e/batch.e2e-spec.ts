@@ -1,9 +1,9 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { RecordedRequest } from "../support/http-stand-in";
-import { ReceivedMessage, waitFor } from "../support/rmq";
-import { appDetailsEntry } from "../support/steam.stand-in";
+import type { RecordedRequest } from '../support/http-stand-in';
+import { ReceivedMessage, waitFor } from '../support/rmq';
+import { appDetailsEntry } from '../support/steam.stand-in';
 import {
   isolatedNames,
   startStandIns,
@@ -12,7 +12,7 @@ import {
   testEnvironment,
   TestWorker,
   watchQueues,
-} from "../support/worker.harness";
+} from '../support/worker.harness';
 
 /**
  * The batch rule of CONTRACT.md §2 (every requested app in exactly one list,
@@ -29,8 +29,8 @@ interface Envelope {
   data: { taskId: string } & Record<string, unknown>;
 }
 
-describe("apps.fetch and app.fetch batches", () => {
-  const names = isolatedNames("batch");
+describe('apps.fetch and app.fetch batches', () => {
+  const names = isolatedNames('batch');
   let standIns: StandIns;
   let worker: TestWorker;
   let queues: Awaited<ReturnType<typeof watchQueues>>;
@@ -44,20 +44,12 @@ describe("apps.fetch and app.fetch batches", () => {
       MAX_BATCH_APPS: String(MAX_BATCH_APPS),
     });
     queues = await watchQueues(names);
-    await waitFor(
-      async () => (await fetch(`${worker.url}/health/ready`)).status === 200,
-      20_000,
-      "readiness",
-    );
+    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
   });
 
   afterAll(async () => {
     await worker?.close();
-    await queues?.rabbit.deleteQueues(
-      names.WORKER_QUEUE,
-      `${names.WORKER_QUEUE}.dlq`,
-      names.ORCHESTRATOR_QUEUE,
-    );
+    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
     await queues?.rabbit.close();
     await standIns?.stop();
     await deleteRedisKeys(names.REDIS_PREFIX);
@@ -68,10 +60,7 @@ describe("apps.fetch and app.fetch batches", () => {
 
   const resultOf = async (taskId: string): Promise<Envelope> => {
     const message = await waitFor(
-      () =>
-        queues.results.find(
-          (received) => (received.body as Envelope).data.taskId === taskId,
-        ),
+      () => queues.results.find((received) => (received.body as Envelope).data.taskId === taskId),
       30_000,
       `result of ${taskId}`,
     );
@@ -81,60 +70,49 @@ describe("apps.fetch and app.fetch batches", () => {
   const steamCalls = (appId: number, country: string) =>
     standIns.steam.appDetailsRequests.filter(
       (request) =>
-        request.url.searchParams.get("appids") === String(appId) &&
-        request.url.searchParams.get("cc") === country,
+        request.url.searchParams.get('appids') === String(appId) && request.url.searchParams.get('cc') === country,
     );
 
   const pushes = (appId: number, country?: string): RecordedRequest[] =>
     standIns.backend.requests.filter((request) => {
-      const match = /^\/apps\/(\d+)\/countries\/([^/]+)$/.exec(
-        request.url.pathname,
-      );
-      return (
-        match !== null &&
-        Number(match[1]) === appId &&
-        (country === undefined || match[2] === country)
-      );
+      const match = /^\/apps\/(\d+)\/countries\/([^/]+)$/.exec(request.url.pathname);
+      return match !== null && Number(match[1]) === appId && (country === undefined || match[2] === country);
     });
 
-  it("lists apps failing on Steam or rejected by the backend with only their failing countries, and the others as updated", async () => {
+  it('lists apps failing on Steam or rejected by the backend with only their failing countries, and the others as updated', async () => {
     // 1101 fails on Steam in FR every time; 1102 is rejected by the backend in DE.
     standIns.steam.script = ({ appId, country }) =>
-      appId === 1101 && country === "FR"
-        ? { status: 500, text: "<html>Internal Server Error</html>" }
-        : undefined;
+      appId === 1101 && country === 'FR' ? { status: 500, text: '<html>Internal Server Error</html>' } : undefined;
     standIns.backend.script = ({ appId, country }) =>
-      appId === 1102 && country === "DE"
-        ? { status: 422, body: { error: "unprocessable" } }
-        : undefined;
+      appId === 1102 && country === 'DE' ? { status: 422, body: { error: 'unprocessable' } } : undefined;
 
-    publish("apps.fetch", {
-      taskId: "t-rule",
+    publish('apps.fetch', {
+      taskId: 't-rule',
       appIds: [1104, 1102, 1101, 1103],
-      countries: ["DE", "FR"],
+      countries: ['DE', 'FR'],
     });
 
-    expect(await resultOf("t-rule")).toEqual({
-      pattern: "apps.fetch.done",
+    expect(await resultOf('t-rule')).toEqual({
+      pattern: 'apps.fetch.done',
       data: {
-        taskId: "t-rule",
+        taskId: 't-rule',
         updated: [1103, 1104],
         failed: [
-          { appId: 1101, countries: ["FR"], reason: "steam_error" },
-          { appId: 1102, countries: ["DE"], reason: "backend_rejected" },
+          { appId: 1101, countries: ['FR'], reason: 'steam_error' },
+          { appId: 1102, countries: ['DE'], reason: 'backend_rejected' },
         ],
       },
     });
-    expect(steamCalls(1101, "FR")).toHaveLength(STEAM_MAX_ATTEMPTS);
-    expect(pushes(1101, "FR")).toHaveLength(0);
-    expect(pushes(1102, "DE")).toHaveLength(1);
+    expect(steamCalls(1101, 'FR')).toHaveLength(STEAM_MAX_ATTEMPTS);
+    expect(pushes(1101, 'FR')).toHaveLength(0);
+    expect(pushes(1102, 'DE')).toHaveLength(1);
     for (const appId of [1101, 1102, 1103, 1104]) {
       expect(standIns.backend.stored.has(`${appId}/DE`)).toBe(appId !== 1102);
       expect(standIns.backend.stored.has(`${appId}/FR`)).toBe(appId !== 1101);
     }
   });
 
-  it("reports backend_rejected before backend_error before steam_error when one app fails for several reasons", async () => {
+  it('reports backend_rejected before backend_error before steam_error when one app fails for several reasons', async () => {
     // DE: rejected by the backend, FR: backend always 503, GB: Steam always 500.
     const failing = {
       DE: [1201],
@@ -142,164 +120,145 @@ describe("apps.fetch and app.fetch batches", () => {
       GB: [1201, 1202, 1203],
     } as Record<string, number[]>;
     standIns.steam.script = ({ appId, country }) =>
-      country === "GB" && failing.GB!.includes(appId)
-        ? { status: 503, body: null }
-        : undefined;
+      country === 'GB' && failing.GB!.includes(appId) ? { status: 503, body: null } : undefined;
     standIns.backend.script = ({ appId, country }) => {
-      if (country === "DE" && failing.DE!.includes(appId))
-        return { status: 409, body: { error: "conflict" } };
-      if (country === "FR" && failing.FR!.includes(appId))
-        return { status: 503, body: { error: "unavailable" } };
+      if (country === 'DE' && failing.DE!.includes(appId)) return { status: 409, body: { error: 'conflict' } };
+      if (country === 'FR' && failing.FR!.includes(appId)) return { status: 503, body: { error: 'unavailable' } };
       return undefined;
     };
 
-    publish("apps.fetch", {
-      taskId: "t-precedence",
+    publish('apps.fetch', {
+      taskId: 't-precedence',
       appIds: [1204, 1203, 1202, 1201],
-      countries: ["GB", "FR", "DE"],
+      countries: ['GB', 'FR', 'DE'],
     });
 
-    expect(await resultOf("t-precedence")).toEqual({
-      pattern: "apps.fetch.done",
+    expect(await resultOf('t-precedence')).toEqual({
+      pattern: 'apps.fetch.done',
       data: {
-        taskId: "t-precedence",
+        taskId: 't-precedence',
         updated: [1204],
         failed: [
           {
             appId: 1201,
-            countries: ["DE", "FR", "GB"],
-            reason: "backend_rejected",
+            countries: ['DE', 'FR', 'GB'],
+            reason: 'backend_rejected',
           },
-          { appId: 1202, countries: ["FR", "GB"], reason: "backend_error" },
-          { appId: 1203, countries: ["GB"], reason: "steam_error" },
+          { appId: 1202, countries: ['FR', 'GB'], reason: 'backend_error' },
+          { appId: 1203, countries: ['GB'], reason: 'steam_error' },
         ],
       },
     });
   });
 
-  it("retries a push the backend answers 503 twice, then counts the app as updated", async () => {
+  it('retries a push the backend answers 503 twice, then counts the app as updated', async () => {
     const answered = new Map<string, number>();
     standIns.steam.script = undefined;
     standIns.backend.script = ({ appId, country }) => {
       if (appId !== 1301) return undefined;
       const attempt = (answered.get(country) ?? 0) + 1;
       answered.set(country, attempt);
-      return attempt <= 2
-        ? { status: 503, body: { error: "unavailable" } }
-        : undefined;
+      return attempt <= 2 ? { status: 503, body: { error: 'unavailable' } } : undefined;
     };
 
-    publish("apps.fetch", {
-      taskId: "t-backend-recovers",
+    publish('apps.fetch', {
+      taskId: 't-backend-recovers',
       appIds: [1301, 1302],
-      countries: ["DE", "PL"],
+      countries: ['DE', 'PL'],
     });
 
-    expect(await resultOf("t-backend-recovers")).toEqual({
-      pattern: "apps.fetch.done",
-      data: { taskId: "t-backend-recovers", updated: [1301, 1302], failed: [] },
+    expect(await resultOf('t-backend-recovers')).toEqual({
+      pattern: 'apps.fetch.done',
+      data: { taskId: 't-backend-recovers', updated: [1301, 1302], failed: [] },
     });
-    expect(pushes(1301, "DE")).toHaveLength(3);
-    expect(pushes(1301, "PL")).toHaveLength(3);
-    expect(standIns.backend.stored.get("1301/PL")).toMatchObject({
+    expect(pushes(1301, 'DE')).toHaveLength(3);
+    expect(pushes(1301, 'PL')).toHaveLength(3);
+    expect(standIns.backend.stored.get('1301/PL')).toMatchObject({
       appId: 1301,
-      country: "PL",
+      country: 'PL',
       available: true,
     });
   });
 
-  it("fails an app with backend_error, never as updated, when the backend stays down past BACKEND_MAX_ATTEMPTS", async () => {
+  it('fails an app with backend_error, never as updated, when the backend stays down past BACKEND_MAX_ATTEMPTS', async () => {
     standIns.steam.script = undefined;
     standIns.backend.script = ({ appId }) =>
-      appId === 1401
-        ? { status: 503, body: { error: "unavailable" } }
-        : undefined;
+      appId === 1401 ? { status: 503, body: { error: 'unavailable' } } : undefined;
 
-    publish("apps.fetch", {
-      taskId: "t-backend-down",
+    publish('apps.fetch', {
+      taskId: 't-backend-down',
       appIds: [1402, 1401],
-      countries: ["US", "JP"],
+      countries: ['US', 'JP'],
     });
 
-    expect(await resultOf("t-backend-down")).toEqual({
-      pattern: "apps.fetch.done",
+    expect(await resultOf('t-backend-down')).toEqual({
+      pattern: 'apps.fetch.done',
       data: {
-        taskId: "t-backend-down",
+        taskId: 't-backend-down',
         updated: [1402],
-        failed: [
-          { appId: 1401, countries: ["JP", "US"], reason: "backend_error" },
-        ],
+        failed: [{ appId: 1401, countries: ['JP', 'US'], reason: 'backend_error' }],
       },
     });
-    expect(pushes(1401, "US")).toHaveLength(BACKEND_MAX_ATTEMPTS);
-    expect(pushes(1401, "JP")).toHaveLength(BACKEND_MAX_ATTEMPTS);
+    expect(pushes(1401, 'US')).toHaveLength(BACKEND_MAX_ATTEMPTS);
+    expect(pushes(1401, 'JP')).toHaveLength(BACKEND_MAX_ATTEMPTS);
   });
 
-  it("answers app.fetch with the app in failed when the backend rejects it", async () => {
+  it('answers app.fetch with the app in failed when the backend rejects it', async () => {
     standIns.steam.script = undefined;
     standIns.backend.script = ({ appId }) =>
-      appId === 1501
-        ? { status: 400, body: { error: "bad record" } }
-        : undefined;
+      appId === 1501 ? { status: 400, body: { error: 'bad record' } } : undefined;
 
-    publish("app.fetch", {
-      taskId: "t-one-rejected",
+    publish('app.fetch', {
+      taskId: 't-one-rejected',
       appId: 1501,
-      country: "br",
+      country: 'br',
     });
 
-    expect(await resultOf("t-one-rejected")).toEqual({
-      pattern: "app.fetch.done",
+    expect(await resultOf('t-one-rejected')).toEqual({
+      pattern: 'app.fetch.done',
       data: {
-        taskId: "t-one-rejected",
+        taskId: 't-one-rejected',
         updated: [],
-        failed: [
-          { appId: 1501, countries: ["BR"], reason: "backend_rejected" },
-        ],
+        failed: [{ appId: 1501, countries: ['BR'], reason: 'backend_rejected' }],
       },
     });
     expect(pushes(1501)).toHaveLength(1);
   });
 
-  it("removes duplicate apps and countries and upper-cases countries before fetching and pushing", async () => {
+  it('removes duplicate apps and countries and upper-cases countries before fetching and pushing', async () => {
     standIns.steam.script = undefined;
     standIns.backend.script = undefined;
 
     // Four appIds as sent: exactly MAX_BATCH_APPS, two once duplicates are removed.
-    publish("apps.fetch", {
-      taskId: "t-dedup",
+    publish('apps.fetch', {
+      taskId: 't-dedup',
       appIds: [1602, 1601, 1602, 1601],
-      countries: ["de", "DE", "fr", "De"],
+      countries: ['de', 'DE', 'fr', 'De'],
     });
 
-    expect(await resultOf("t-dedup")).toEqual({
-      pattern: "apps.fetch.done",
-      data: { taskId: "t-dedup", updated: [1601, 1602], failed: [] },
+    expect(await resultOf('t-dedup')).toEqual({
+      pattern: 'apps.fetch.done',
+      data: { taskId: 't-dedup', updated: [1601, 1602], failed: [] },
     });
     for (const appId of [1601, 1602]) {
-      expect(steamCalls(appId, "DE")).toHaveLength(1);
-      expect(steamCalls(appId, "FR")).toHaveLength(1);
+      expect(steamCalls(appId, 'DE')).toHaveLength(1);
+      expect(steamCalls(appId, 'FR')).toHaveLength(1);
       expect(
         pushes(appId)
           .map((request) => `${request.method} ${request.url.pathname}`)
           .sort(),
-      ).toEqual([
-        `PUT /apps/${appId}/countries/DE`,
-        `PUT /apps/${appId}/countries/FR`,
-      ]);
+      ).toEqual([`PUT /apps/${appId}/countries/DE`, `PUT /apps/${appId}/countries/FR`]);
     }
     const fetchedCountries = standIns.steam.appDetailsRequests
-      .filter((request) =>
-        ["1601", "1602"].includes(request.url.searchParams.get("appids")!),
-      )
-      .map((request) => request.url.searchParams.get("cc"));
-    expect(fetchedCountries.sort()).toEqual(["DE", "DE", "FR", "FR"]);
+      .filter((request) => ['1601', '1602'].includes(request.url.searchParams.get('appids')!))
+      .map((request) => request.url.searchParams.get('cc'));
+    expect(fetchedCountries.sort()).toEqual(['DE', 'DE', 'FR', 'FR']);
   });
 
   it("pushes {appId, country, available, details, fetchedAt} with Steam's data object as received", async () => {
     const data = {
-      ...appDetailsEntry(1701, "CZ").data,
-      name: "Ünïcödé — «app» 日本語",
+      ...appDetailsEntry(1701, 'CZ').data,
+      name: 'Ünïcödé — «app» 日本語',
       nested: {
         empty: [],
         nothing: null,
@@ -307,124 +266,99 @@ describe("apps.fetch and app.fetch batches", () => {
       },
     };
     standIns.steam.script = ({ appId }) =>
-      appId === 1701
-        ? { status: 200, body: { 1701: { success: true, data } } }
-        : undefined;
+      appId === 1701 ? { status: 200, body: { 1701: { success: true, data } } } : undefined;
     standIns.backend.script = undefined;
     const before = Date.now();
 
-    publish("apps.fetch", {
-      taskId: "t-body",
+    publish('apps.fetch', {
+      taskId: 't-body',
       appIds: [1701, 900001702],
-      countries: ["CZ"],
+      countries: ['CZ'],
     });
 
-    expect(await resultOf("t-body")).toEqual({
-      pattern: "apps.fetch.done",
-      data: { taskId: "t-body", updated: [1701, 900001702], failed: [] },
+    expect(await resultOf('t-body')).toEqual({
+      pattern: 'apps.fetch.done',
+      data: { taskId: 't-body', updated: [1701, 900001702], failed: [] },
     });
-    const [available] = pushes(1701, "CZ");
-    const [unavailable] = pushes(900001702, "CZ");
-    expect(available!.method).toBe("PUT");
-    expect(available!.headers["content-type"]).toMatch(/^application\/json/);
-    const availableBody = JSON.parse(available!.body) as Record<
-      string,
-      unknown
-    >;
-    const unavailableBody = JSON.parse(unavailable!.body) as Record<
-      string,
-      unknown
-    >;
+    const [available] = pushes(1701, 'CZ');
+    const [unavailable] = pushes(900001702, 'CZ');
+    expect(available!.method).toBe('PUT');
+    expect(available!.headers['content-type']).toMatch(/^application\/json/);
+    const availableBody = JSON.parse(available!.body) as Record<string, unknown>;
+    const unavailableBody = JSON.parse(unavailable!.body) as Record<string, unknown>;
     expect(availableBody).toEqual({
       appId: 1701,
-      country: "CZ",
+      country: 'CZ',
       available: true,
       details: data,
       fetchedAt: expect.any(String),
     });
     expect(unavailableBody).toEqual({
       appId: 900001702,
-      country: "CZ",
+      country: 'CZ',
       available: false,
       details: null,
       fetchedAt: expect.any(String),
     });
     for (const body of [availableBody, unavailableBody]) {
       const fetchedAt = body.fetchedAt as string;
-      expect(fetchedAt).toMatch(
-        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/,
-      );
+      expect(fetchedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
       expect(Date.parse(fetchedAt)).toBeGreaterThanOrEqual(before - 1000);
       expect(Date.parse(fetchedAt)).toBeLessThanOrEqual(Date.now() + 1000);
     }
   });
 
-  it("dead-letters a batch with more than MAX_BATCH_APPS appIds as sent, with task.failed invalid_task", async () => {
+  it('dead-letters a batch with more than MAX_BATCH_APPS appIds as sent, with task.failed invalid_task', async () => {
     standIns.steam.script = undefined;
     standIns.backend.script = undefined;
     // Five as sent, four once duplicates are removed: the limit counts them as sent.
     const envelope = {
-      pattern: "apps.fetch",
+      pattern: 'apps.fetch',
       data: {
-        taskId: "t-too-many",
+        taskId: 't-too-many',
         appIds: [1801, 1802, 1803, 1804, 1804],
-        countries: ["DE"],
+        countries: ['DE'],
       },
     };
     queues.rabbit.publish(names.WORKER_QUEUE, envelope);
 
-    expect(await resultOf("t-too-many")).toEqual({
-      pattern: "task.failed",
+    expect(await resultOf('t-too-many')).toEqual({
+      pattern: 'task.failed',
       data: {
-        taskId: "t-too-many",
-        pattern: "apps.fetch",
-        error: { code: "invalid_task", message: expect.any(String) },
+        taskId: 't-too-many',
+        pattern: 'apps.fetch',
+        error: { code: 'invalid_task', message: expect.any(String) },
       },
     });
     const deadLetter = await waitFor(
       () =>
-        queues.deadLetters.find(
-          (message: ReceivedMessage) =>
-            (message.body as Envelope).data?.taskId === "t-too-many",
-        ),
+        queues.deadLetters.find((message: ReceivedMessage) => (message.body as Envelope).data?.taskId === 't-too-many'),
       10_000,
-      "the dead-lettered batch",
+      'the dead-lettered batch',
     );
     expect(deadLetter!.body).toEqual(envelope);
     const touched = standIns.steam.appDetailsRequests.filter((request) =>
-      ["1801", "1802", "1803", "1804"].includes(
-        request.url.searchParams.get("appids")!,
-      ),
+      ['1801', '1802', '1803', '1804'].includes(request.url.searchParams.get('appids')!),
     );
     expect(touched).toHaveLength(0);
-    expect(
-      queues.results.filter(
-        (message) => (message.body as Envelope).data.taskId === "t-too-many",
-      ),
-    ).toHaveLength(1);
+    expect(queues.results.filter((message) => (message.body as Envelope).data.taskId === 't-too-many')).toHaveLength(1);
   });
 });
 
 /** Removes what a test worker left in Redis under its prefix. */
 async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis("redis://127.0.0.1:6379", {
+  const redis = new Redis('redis://127.0.0.1:6379', {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
   });
   try {
     await redis.connect();
-    let cursor = "0";
+    let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        "MATCH",
-        `${prefix}:*`,
-        "COUNT",
-        500,
-      );
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
-    } while (cursor !== "0");
+    } while (cursor !== '0');
   } catch {
     /* best effort */
   } finally {

@@ -1,16 +1,10 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { Reply } from "../support/http-stand-in";
-import { waitFor } from "../support/rmq";
-import { appDetailsEntry, AppDetailsCall } from "../support/steam.stand-in";
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  testEnvironment,
-  watchQueues,
-} from "../support/worker.harness";
+import type { Reply } from '../support/http-stand-in';
+import { waitFor } from '../support/rmq';
+import { appDetailsEntry, AppDetailsCall } from '../support/steam.stand-in';
+import { isolatedNames, startStandIns, startTestWorker, testEnvironment, watchQueues } from '../support/worker.harness';
 
 /**
  * How the worker reads Steam's failures (CONTRACT.md §3): which are retried,
@@ -37,21 +31,14 @@ async function startWorld(label: string, overrides: Record<string, string>) {
     ...overrides,
   });
   const queues = await watchQueues(names);
-  await waitFor(
-    async () => (await fetch(`${worker.url}/health/ready`)).status === 200,
-    20_000,
-    "readiness",
-  );
+  await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
   return {
     standIns,
     publish: (pattern: string, data: Record<string, unknown>) =>
       queues.rabbit.publish(names.WORKER_QUEUE, { pattern, data }),
     resultOf: async (taskId: string): Promise<Envelope> => {
       const found = await waitFor(
-        () =>
-          queues.results.find(
-            (message) => (message.body as Envelope).data.taskId === taskId,
-          ),
+        () => queues.results.find((message) => (message.body as Envelope).data.taskId === taskId),
         30_000,
         `result of ${taskId}`,
       );
@@ -62,17 +49,12 @@ async function startWorld(label: string, overrides: Record<string, string>) {
       standIns.steam.appDetailsRequests
         .filter(
           (request) =>
-            request.url.searchParams.get("appids") === String(appId) &&
-            request.url.searchParams.get("cc") === country,
+            request.url.searchParams.get('appids') === String(appId) && request.url.searchParams.get('cc') === country,
         )
         .map((request) => request.at),
     stop: async () => {
       await worker.close();
-      await queues.rabbit.deleteQueues(
-        names.WORKER_QUEUE,
-        `${names.WORKER_QUEUE}.dlq`,
-        names.ORCHESTRATOR_QUEUE,
-      );
+      await queues.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
       await queues.rabbit.close();
       await standIns.stop();
       await deleteRedisKeys(names.REDIS_PREFIX);
@@ -90,8 +72,7 @@ function failFirstRequest(
 ): { at?: number; appId?: number; country?: string } {
   const failed: { at?: number; appId?: number; country?: string } = {};
   world.standIns.steam.script = (call: AppDetailsCall) => {
-    if (failed.at !== undefined || !appIds.includes(call.appId))
-      return undefined;
+    if (failed.at !== undefined || !appIds.includes(call.appId)) return undefined;
     Object.assign(failed, {
       at: call.request.at,
       appId: call.appId,
@@ -102,11 +83,11 @@ function failFirstRequest(
   return failed;
 }
 
-describe("Steam failures", () => {
+describe('Steam failures', () => {
   let world: World;
 
   beforeAll(async () => {
-    world = await startWorld("steam-failures", {
+    world = await startWorld('steam-failures', {
       STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
       STEAM_BACKOFF_MS: String(BACKOFF_MS),
       STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS),
@@ -119,20 +100,20 @@ describe("Steam failures", () => {
 
   const coolingCases: { what: string; reply: Reply; pauseMs: number }[] = [
     {
-      what: "a 429 without Retry-After pauses the egress for STEAM_COOLDOWN_MS",
+      what: 'a 429 without Retry-After pauses the egress for STEAM_COOLDOWN_MS',
       reply: { status: 429, body: null },
       pauseMs: COOLDOWN_MS,
     },
     {
-      what: "a 429 with Retry-After: 1 pauses the egress for one second",
-      reply: { status: 429, body: null, headers: { "Retry-After": "1" } },
+      what: 'a 429 with Retry-After: 1 pauses the egress for one second',
+      reply: { status: 429, body: null, headers: { 'Retry-After': '1' } },
       pauseMs: 1000,
     },
     {
       what: "the store's 403 block page pauses the egress for STEAM_COOLDOWN_MS",
       reply: {
         status: 403,
-        text: "<html><head><title>Access Denied</title></head><body>Access Denied</body></html>",
+        text: '<html><head><title>Access Denied</title></head><body>Access Denied</body></html>',
       },
       pauseMs: COOLDOWN_MS,
     },
@@ -145,10 +126,10 @@ describe("Steam failures", () => {
       const taskId = `t-cool-${base}`;
       const failed = failFirstRequest(world, appIds, reply);
 
-      world.publish("apps.fetch", { taskId, appIds, countries: ["DE"] });
+      world.publish('apps.fetch', { taskId, appIds, countries: ['DE'] });
 
       expect(await world.resultOf(taskId)).toEqual({
-        pattern: "apps.fetch.done",
+        pattern: 'apps.fetch.done',
         data: { taskId, updated: appIds, failed: [] },
       });
       expect(failed.at).toBeDefined();
@@ -158,9 +139,7 @@ describe("Steam failures", () => {
         .map((request) => request.at)
         .filter((at) => at > failed.at!);
       expect(after.length).toBeGreaterThanOrEqual(1);
-      expect(Math.min(...after) - failed.at!).toBeGreaterThanOrEqual(
-        pauseMs - SLACK_MS,
-      );
+      expect(Math.min(...after) - failed.at!).toBeGreaterThanOrEqual(pauseMs - SLACK_MS);
       for (const appId of appIds)
         expect(world.standIns.backend.stored.get(`${appId}/DE`)).toMatchObject({
           available: true,
@@ -168,31 +147,28 @@ describe("Steam failures", () => {
     }),
   );
 
-  it("fails the pair with steam_error after exactly one request when Steam answers 400", async () => {
-    world.standIns.steam.script = ({ appId }) =>
-      appId === 5101 ? { status: 400, body: null } : undefined;
+  it('fails the pair with steam_error after exactly one request when Steam answers 400', async () => {
+    world.standIns.steam.script = ({ appId }) => (appId === 5101 ? { status: 400, body: null } : undefined);
 
-    world.publish("app.fetch", { taskId: "t-400", appId: 5101, country: "de" });
+    world.publish('app.fetch', { taskId: 't-400', appId: 5101, country: 'de' });
 
-    expect(await world.resultOf("t-400")).toEqual({
-      pattern: "app.fetch.done",
+    expect(await world.resultOf('t-400')).toEqual({
+      pattern: 'app.fetch.done',
       data: {
-        taskId: "t-400",
+        taskId: 't-400',
         updated: [],
-        failed: [{ appId: 5101, countries: ["DE"], reason: "steam_error" }],
+        failed: [{ appId: 5101, countries: ['DE'], reason: 'steam_error' }],
       },
     });
-    expect(world.steamCalls(5101, "DE")).toHaveLength(1);
+    expect(world.steamCalls(5101, 'DE')).toHaveLength(1);
     expect(
-      world.standIns.backend.requests.filter((request) =>
-        request.url.pathname.startsWith("/apps/5101/"),
-      ),
+      world.standIns.backend.requests.filter((request) => request.url.pathname.startsWith('/apps/5101/')),
     ).toHaveLength(0);
   });
 
   const transientCases: { what: string; reply: (appId: number) => Reply }[] = [
     {
-      what: "a 200 with a null body",
+      what: 'a 200 with a null body',
       reply: () => ({ status: 200, body: null }),
     },
     {
@@ -207,57 +183,56 @@ describe("Steam failures", () => {
       }),
     },
     {
-      what: "a 500",
+      what: 'a 500',
       reply: () => ({
         status: 500,
-        text: "<html>Internal Server Error</html>",
+        text: '<html>Internal Server Error</html>',
       }),
     },
     {
-      what: "a 502 with a null body",
+      what: 'a 502 with a null body',
       reply: () => ({ status: 502, body: null }),
     },
-    { what: "a connection reset", reply: () => ({ status: 200, reset: true }) },
+    { what: 'a connection reset', reply: () => ({ status: 200, reset: true }) },
   ];
 
   transientCases.forEach(({ what, reply }, index) =>
     it(`retries a pair after ${what} and counts it updated once Steam answers`, async () => {
       const appId = 5201 + index;
       const taskId = `t-transient-${appId}`;
-      world.standIns.steam.script = (call) =>
-        call.appId === appId && call.attempt === 1 ? reply(appId) : undefined;
+      world.standIns.steam.script = (call) => (call.appId === appId && call.attempt === 1 ? reply(appId) : undefined);
 
-      world.publish("app.fetch", { taskId, appId, country: "PL" });
+      world.publish('app.fetch', { taskId, appId, country: 'PL' });
 
       expect(await world.resultOf(taskId)).toEqual({
-        pattern: "app.fetch.done",
+        pattern: 'app.fetch.done',
         data: { taskId, updated: [appId], failed: [] },
       });
-      expect(world.steamCalls(appId, "PL")).toHaveLength(2);
+      expect(world.steamCalls(appId, 'PL')).toHaveLength(2);
       expect(world.standIns.backend.stored.get(`${appId}/PL`)).toMatchObject({
         appId,
-        country: "PL",
+        country: 'PL',
         available: true,
-        details: appDetailsEntry(appId, "PL").data,
+        details: appDetailsEntry(appId, 'PL').data,
       });
     }),
   );
 
-  it("waits about twice as long before each further attempt", async () => {
+  it('waits about twice as long before each further attempt', async () => {
     world.standIns.steam.script = ({ appId, attempt }) =>
       appId === 5301 && attempt <= 2 ? { status: 503, body: null } : undefined;
 
-    world.publish("app.fetch", {
-      taskId: "t-backoff",
+    world.publish('app.fetch', {
+      taskId: 't-backoff',
       appId: 5301,
-      country: "GB",
+      country: 'GB',
     });
 
-    expect(await world.resultOf("t-backoff")).toEqual({
-      pattern: "app.fetch.done",
-      data: { taskId: "t-backoff", updated: [5301], failed: [] },
+    expect(await world.resultOf('t-backoff')).toEqual({
+      pattern: 'app.fetch.done',
+      data: { taskId: 't-backoff', updated: [5301], failed: [] },
     });
-    const [first, second, third, ...more] = world.steamCalls(5301, "GB");
+    const [first, second, third, ...more] = world.steamCalls(5301, 'GB');
     expect(more).toHaveLength(0);
     // STEAM_BACKOFF_MS × 2^(n−1) with ±20 % jitter: at least 80 ms, then at least 160 ms.
     expect(second! - first!).toBeGreaterThanOrEqual(BACKOFF_MS * 0.8);
@@ -266,23 +241,21 @@ describe("Steam failures", () => {
 
   it('pushes {"success":false} as available:false with null details and counts the app updated', async () => {
     world.standIns.steam.script = ({ appId }) =>
-      appId === 5401
-        ? { status: 200, body: { 5401: { success: false } } }
-        : undefined;
+      appId === 5401 ? { status: 200, body: { 5401: { success: false } } } : undefined;
 
-    world.publish("apps.fetch", {
-      taskId: "t-unavailable",
+    world.publish('apps.fetch', {
+      taskId: 't-unavailable',
       appIds: [5402, 5401],
-      countries: ["JP", "US"],
+      countries: ['JP', 'US'],
     });
 
-    expect(await world.resultOf("t-unavailable")).toEqual({
-      pattern: "apps.fetch.done",
-      data: { taskId: "t-unavailable", updated: [5401, 5402], failed: [] },
+    expect(await world.resultOf('t-unavailable')).toEqual({
+      pattern: 'apps.fetch.done',
+      data: { taskId: 't-unavailable', updated: [5401, 5402], failed: [] },
     });
-    expect(world.steamCalls(5401, "JP")).toHaveLength(1);
-    expect(world.steamCalls(5401, "US")).toHaveLength(1);
-    for (const country of ["JP", "US"]) {
+    expect(world.steamCalls(5401, 'JP')).toHaveLength(1);
+    expect(world.steamCalls(5401, 'US')).toHaveLength(1);
+    for (const country of ['JP', 'US']) {
       expect(world.standIns.backend.stored.get(`5401/${country}`)).toEqual({
         appId: 5401,
         country,
@@ -290,21 +263,19 @@ describe("Steam failures", () => {
         details: null,
         fetchedAt: expect.any(String),
       });
-      expect(
-        world.standIns.backend.stored.get(`5402/${country}`),
-      ).toMatchObject({ available: true });
+      expect(world.standIns.backend.stored.get(`5402/${country}`)).toMatchObject({ available: true });
     }
   });
 });
 
-describe("Steam answering slower than STEAM_TIMEOUT_MS", () => {
+describe('Steam answering slower than STEAM_TIMEOUT_MS', () => {
   const TIMEOUT_MS = 300;
   let world: World;
 
   beforeAll(async () => {
-    world = await startWorld("steam-timeout", {
+    world = await startWorld('steam-timeout', {
       STEAM_TIMEOUT_MS: String(TIMEOUT_MS),
-      STEAM_BACKOFF_MS: "20",
+      STEAM_BACKOFF_MS: '20',
     });
   });
 
@@ -312,7 +283,7 @@ describe("Steam answering slower than STEAM_TIMEOUT_MS", () => {
     await world?.stop();
   });
 
-  it("abandons the slow request, retries it, and counts the app updated", async () => {
+  it('abandons the slow request, retries it, and counts the app updated', async () => {
     world.standIns.steam.script = ({ appId, country, attempt }) =>
       attempt === 1
         ? {
@@ -322,24 +293,24 @@ describe("Steam answering slower than STEAM_TIMEOUT_MS", () => {
           }
         : undefined;
 
-    world.publish("app.fetch", {
-      taskId: "t-timeout",
+    world.publish('app.fetch', {
+      taskId: 't-timeout',
       appId: 5501,
-      country: "FR",
+      country: 'FR',
     });
 
-    expect(await world.resultOf("t-timeout")).toEqual({
-      pattern: "app.fetch.done",
-      data: { taskId: "t-timeout", updated: [5501], failed: [] },
+    expect(await world.resultOf('t-timeout')).toEqual({
+      pattern: 'app.fetch.done',
+      data: { taskId: 't-timeout', updated: [5501], failed: [] },
     });
-    const [first, second] = world.steamCalls(5501, "FR");
+    const [first, second] = world.steamCalls(5501, 'FR');
     // The slow answer would have been a success: a second request means the first was
     // abandoned, and not before STEAM_TIMEOUT_MS.
     expect(second).toBeDefined();
     expect(second! - first!).toBeGreaterThanOrEqual(TIMEOUT_MS - SLACK_MS);
-    expect(world.standIns.backend.stored.get("5501/FR")).toMatchObject({
+    expect(world.standIns.backend.stored.get('5501/FR')).toMatchObject({
       appId: 5501,
-      country: "FR",
+      country: 'FR',
       available: true,
     });
   });
@@ -347,24 +318,18 @@ describe("Steam answering slower than STEAM_TIMEOUT_MS", () => {
 
 /** Removes what a test worker left in Redis under its prefix. */
 async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis("redis://127.0.0.1:6379", {
+  const redis = new Redis('redis://127.0.0.1:6379', {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
   });
   try {
     await redis.connect();
-    let cursor = "0";
+    let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        "MATCH",
-        `${prefix}:*`,
-        "COUNT",
-        500,
-      );
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
-    } while (cursor !== "0");
+    } while (cursor !== '0');
   } catch {
     /* best effort */
   } finally {

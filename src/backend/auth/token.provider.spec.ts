@@ -204,7 +204,10 @@ describe(TokenProvider.name, () => {
   it.each<{ failure: string; url?: () => Promise<string>; timeoutMs?: number; script?: () => Reply }>([
     {
       failure: 'a 400 whose body echoes the secret',
-      script: () => ({ status: 400, body: { error: 'invalid_request', error_description: `bad ${TEST_CLIENT_SECRET}` } }),
+      script: () => ({
+        status: 400,
+        body: { error: 'invalid_request', error_description: `bad ${TEST_CLIENT_SECRET}` },
+      }),
     },
     {
       failure: 'a 401 whose body echoes the secret',
@@ -214,7 +217,10 @@ describe(TokenProvider.name, () => {
       failure: 'repeated 503s whose body echoes the secret',
       script: () => ({ status: 503, body: { error: 'down', client_secret: TEST_CLIENT_SECRET } }),
     },
-    { failure: 'a 200 without an access_token', script: () => ({ status: 200, body: { client_secret: TEST_CLIENT_SECRET } }) },
+    {
+      failure: 'a 200 without an access_token',
+      script: () => ({ status: 200, body: { client_secret: TEST_CLIENT_SECRET } }),
+    },
     { failure: 'timeouts', script: () => ({ status: 503, delayMs: 1500 }), timeoutMs: 150 },
     { failure: 'dropped connections', script: () => ({ status: 200, reset: true }) },
     { failure: 'refused connections', url: refusingUrl },

@@ -87,6 +87,9 @@ describe(BatchReport.name, () => {
     const report = new BatchReport([3, 1, 2]);
     report.fail(2, 'US', 'steam_error');
     expect(report.result()).toEqual(report.result());
-    expect(report.result()).toEqual({ updated: [1, 3], failed: [{ appId: 2, countries: ['US'], reason: 'steam_error' }] });
+    expect(report.result()).toEqual({
+      updated: [1, 3],
+      failed: [{ appId: 2, countries: ['US'], reason: 'steam_error' }],
+    });
   });
 });
