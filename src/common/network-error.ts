@@ -6,5 +6,10 @@
  */
 export function describeNetworkError(error: unknown): string {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  return [code, message].filter(Boolean).join(' ') || 'unknown network error';
+  return redactCredentials([code, message].filter(Boolean).join(' ') || 'unknown network error');
+}
+
+/** Blanks the `user:pass@` of any URL in `text` (a proxy's, for one). */
+export function redactCredentials(text: string): string {
+  return text.replace(/\/\/[^/\s@]+@/g, '//***@');
 }

@@ -84,7 +84,9 @@ describe(validateEnvironment.name, () => {
   });
 
   it('reads booleans as true/false/1/0 and treats empty values as unset', () => {
-    expect(validateEnvironment({ ...REQUIRED, STEAM_DIRECT: '0' }).STEAM_DIRECT).toBe(false);
+    expect(
+      validateEnvironment({ ...REQUIRED, STEAM_DIRECT: '0', STEAM_PROXIES: 'http://10.0.0.1:3128' }).STEAM_DIRECT,
+    ).toBe(false);
     expect(validateEnvironment({ ...REQUIRED, STEAM_DIRECT: 'true' }).STEAM_DIRECT).toBe(true);
     expect(validateEnvironment({ ...REQUIRED, STEAM_RATE_LIMIT: '' }).STEAM_RATE_LIMIT).toBe(40);
     expect(validateEnvironment({ ...REQUIRED, STEAM_API_KEY: '' }).STEAM_API_KEY).toBeUndefined();
@@ -94,5 +96,41 @@ describe(validateEnvironment.name, () => {
     expect(validateEnvironment({ ...REQUIRED, REDIS_URL: 'redis://redis:6379/3' }).REDIS_URL).toBe(
       'redis://redis:6379/3',
     );
+  });
+});
+
+describe('STEAM_PROXIES and STEAM_DIRECT', () => {
+  it('parses proxies into egresses labelled host:port, without their credentials', () => {
+    const env = validateEnvironment({
+      ...REQUIRED,
+      STEAM_PROXIES: 'http://10.0.0.1:3128, http://user:pa55word@proxy.internal:8080',
+    });
+    const { proxies } = toWorkerConfig(env).steam;
+    expect(proxies.map(({ id, label }) => ({ id, label }))).toEqual([
+      { id: 'proxy:10.0.0.1:3128', label: '10.0.0.1:3128' },
+      { id: 'proxy:proxy.internal:8080', label: 'proxy.internal:8080' },
+    ]);
+    expect(proxies[1]!.url).toBe('http://user:pa55word@proxy.internal:8080/');
+  });
+
+  it.each([
+    ['https://proxy.internal:8080'],
+    ['http://user:pa55word@proxy.internal'],
+    ['socks5://user:pa55word@proxy.internal:1080'],
+    ['http://user:pa55word@proxy.internal:8080/path'],
+    ['pa55word'],
+  ])('reports a malformed entry (%s) by its position, never its text', (bad) => {
+    const error = configError({ ...REQUIRED, STEAM_PROXIES: `http://10.0.0.1:3128,${bad}` });
+    expect(error.variable).toBe('STEAM_PROXIES');
+    expect(error.message).toContain('entry 2');
+    expect(error.message).not.toContain('pa55word');
+    expect(error.message).not.toContain('proxy.internal');
+  });
+
+  it('refuses STEAM_DIRECT=false without a proxy: there would be no way to Steam', () => {
+    expect(configError({ ...REQUIRED, STEAM_DIRECT: 'false' }).variable).toBe('STEAM_DIRECT');
+    expect(
+      validateEnvironment({ ...REQUIRED, STEAM_DIRECT: 'false', STEAM_PROXIES: 'http://10.0.0.1:3128' }).STEAM_DIRECT,
+    ).toBe(false);
   });
 });

@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 
 import { ConfigError } from './config.error';
+import { parseProxies } from './proxies';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -69,6 +70,8 @@ export class Environment {
   @Count() STEAM_COOLDOWN_MS = 30000;
   @Count() STEAM_EGRESS_CONCURRENCY = 1;
   @toBoolean @IsBoolean({ message: 'must be true, false, 1 or 0' }) STEAM_DIRECT = true;
+  /** Parsed and checked by `parseProxies`, which never echoes an entry. */
+  @IsOptional() @IsString() STEAM_PROXIES?: string;
   /** Pairs of one batch that are between "queued for Steam" and "pushed" at once. */
   @Count() STEAM_FEED_WINDOW = 32;
 
@@ -101,6 +104,10 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
   if (error) {
     const problem = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
     throw new ConfigError(error.property, problem);
+  }
+  const proxies = parseProxies(env.STEAM_PROXIES);
+  if (!env.STEAM_DIRECT && proxies.length === 0) {
+    throw new ConfigError('STEAM_DIRECT', 'is false but STEAM_PROXIES names no proxy: there is no egress to Steam');
   }
   return env;
 }

@@ -1,4 +1,5 @@
 import { Environment, LogLevel } from './environment';
+import { parseProxies, ProxyConfig } from './proxies';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -36,6 +37,7 @@ export abstract class WorkerConfig {
     cooldownMs: number;
     egressConcurrency: number;
     direct: boolean;
+    proxies: ProxyConfig[];
     feedWindow: number;
     retry: RetryPolicy;
   };
@@ -77,6 +79,7 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
       cooldownMs: env.STEAM_COOLDOWN_MS,
       egressConcurrency: env.STEAM_EGRESS_CONCURRENCY,
       direct: env.STEAM_DIRECT,
+      proxies: parseProxies(env.STEAM_PROXIES),
       feedWindow: env.STEAM_FEED_WINDOW,
       retry: {
         maxAttempts: env.STEAM_MAX_ATTEMPTS,

@@ -3,6 +3,8 @@ import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus'
 
 import { WorkerConfig } from '../config/worker-config';
 import { RedisClient } from '../redis/redis.module';
+import { EgressLimiter } from '../steam/egress/egress.limiter';
+import { EgressPool } from '../steam/egress/egress.pool';
 import { ConsumerState } from '../tasks/transport/consumer.state';
 import { RabbitConnection } from '../tasks/transport/rabbit.connection';
 
@@ -21,6 +23,8 @@ export class DependenciesIndicator {
     private readonly rabbit: RabbitConnection,
     private readonly redis: RedisClient,
     private readonly consumer: ConsumerState,
+    private readonly pool: EgressPool,
+    private readonly limiter: EgressLimiter,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
   ) {}
 
@@ -41,6 +45,25 @@ export class DependenciesIndicator {
     ]);
     if (answered) return check.up();
     return forLiveness ? check.degraded({ message: 'unreachable' }) : check.down({ message: 'unreachable' });
+  }
+
+  /**
+   * Each egress' state, as details of liveness: `up` whatever its state, since
+   * a cooling or failing egress is the pool doing its job, not a stuck process.
+   */
+  async egresses(): Promise<HealthIndicatorResult> {
+    const states = await Promise.race([
+      this.limiter.states(this.pool.egresses),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), REDIS_PING_TIMEOUT_MS).unref()),
+    ]).catch(() => undefined);
+    const results = this.pool.egresses.map((egress, i) => {
+      const entry = states?.[i];
+      const details = entry
+        ? { state: entry.state, ...(entry.until ? { until: entry.until.toISOString() } : {}) }
+        : { state: 'unknown' };
+      return this.health.check(`egress:${egress.label}`).up(details);
+    });
+    return Object.assign({}, ...results) as HealthIndicatorResult;
   }
 
   /** Readiness: is there a consumer right now? */

@@ -18,6 +18,7 @@ export class HealthController {
       () => this.dependencies.consumerAlive(),
       () => this.dependencies.rabbitmq(true),
       () => this.dependencies.redisPing(true),
+      () => this.dependencies.egresses(),
     ]);
   }
 

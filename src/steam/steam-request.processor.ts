@@ -9,7 +9,8 @@ import { EgressLimiter, Reservation } from './egress/egress.limiter';
 import { EgressPool } from './egress/egress.pool';
 import { RetryLater, STEAM_QUEUE } from './steam-queue.constants';
 import { SteamClient } from './steam.client';
-import { asSteamError, steamFailureAction, SteamRateLimitedError } from './steam.errors';
+import type { Egress } from './egress/egress';
+import { asSteamError, SteamError, steamFailureAction, SteamRateLimitedError } from './steam.errors';
 import { describeRequest, SteamOutcome, SteamRequest } from './steam-request';
 
 /** Longest single sleep while waiting for an egress, so that a closing queue is noticed. */
@@ -50,6 +51,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     try {
       await sleep(reservation.startsInMs);
       const value = await this.client.call(job.data, reservation.egress);
+      if (reservation.state === 'failing') await this.onEgressWorking(reservation);
       return { ok: true, value };
     } catch (thrown) {
       return await this.onFailure(job, reservation, thrown);
@@ -63,6 +65,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     for (;;) {
       if (isClosing(this.queue)) throw new RetryLater(`queue closing; ${describeRequest(job.data)} handed back`, 0);
       const answer = await this.limiter.reserve(this.pool.egresses);
+      for (const egress of answer.recovered) this.logger.log(`Egress ${egress.label} is ready (cooldown over)`);
       if ('reservation' in answer) return answer.reservation;
       await sleep(Math.min(answer.retryInMs, MAX_WAIT_SLICE_MS));
     }
@@ -71,15 +74,13 @@ export class SteamRequestProcessor implements OnModuleInit {
   private async onFailure(job: SteamJob, reservation: Reservation, thrown: unknown): Promise<SteamOutcome> {
     const error = asSteamError(thrown);
     const action = steamFailureAction(error.kind);
-    if (action.coolEgress) {
-      const retryAfterMs = error instanceof SteamRateLimitedError ? error.retryAfterMs : undefined;
-      const until = await this.limiter.coolDown(reservation.egress, retryAfterMs ?? this.config.steam.cooldownMs);
-      this.logger.warn(
-        `Egress ${reservation.egress.label} cooling down until ${until.toISOString()}: ${error.message}`,
-      );
-    }
+    if (action.pauseEgress) await this.pauseEgress(reservation.egress, action.pauseEgress, error);
     if (!action.retry) {
       return { ok: false, kind: error.kind === 'key_refused' ? 'key_refused' : 'permanent', message: error.message };
+    }
+    if (!action.usesAttempt) {
+      // Another egress takes it at once; the limiter makes it wait if there is none.
+      throw new RetryLater(error.message, 0);
     }
     const requestsMade = (job.data.requestsMade ?? 0) + 1;
     const { retry } = this.config.steam;
@@ -89,6 +90,27 @@ export class SteamRequestProcessor implements OnModuleInit {
     await job.update({ ...job.data, requestsMade });
     this.logger.debug(`${describeRequest(job.data)} attempt ${requestsMade} failed: ${error.message}`);
     throw new RetryLater(error.message, backoffDelay(retry, requestsMade));
+  }
+
+  private async pauseEgress(egress: Egress, state: 'cooling' | 'failing', error: SteamError): Promise<void> {
+    const change =
+      state === 'failing'
+        ? await this.limiter.markFailing(egress)
+        : await this.limiter.coolDown(
+            egress,
+            (error instanceof SteamRateLimitedError ? error.retryAfterMs : undefined) ?? this.config.steam.cooldownMs,
+          );
+    if (change.before !== change.after) {
+      this.logger.warn(
+        `Egress ${egress.label} is ${change.after} until ${change.until.toISOString()}: ${error.message}`,
+      );
+    }
+  }
+
+  private async onEgressWorking(reservation: Reservation): Promise<void> {
+    if (await this.limiter.markWorking(reservation.egress).catch(() => false)) {
+      this.logger.log(`Egress ${reservation.egress.label} is ready again`);
+    }
   }
 }
 

@@ -1,12 +1,14 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AxiosResponse } from 'axios';
+import type { ClientRequest } from 'node:http';
 import { firstValueFrom } from 'rxjs';
 
 import { describeNetworkError } from '../common/network-error';
 import { WorkerConfig } from '../config/worker-config';
 import type { Egress } from './egress/egress';
 import {
+  SteamEgressError,
   SteamKeyRefusedError,
   SteamPermanentError,
   SteamRateLimitedError,
@@ -16,6 +18,15 @@ import {
 import type { AppDetails, AppListPage, SteamRequest } from './steam-request';
 
 const APP_LIST_PAGE_SIZE = 50_000;
+/** Through a proxy, these mean the proxy (not Steam) could not be used. */
+const PROXY_FAILURE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 const APP_LIST_TYPES = ['games', 'dlc', 'software', 'videos', 'hardware'];
 
 /**
@@ -78,8 +89,9 @@ export class SteamClient {
   }
 
   private async get(url: string, params: object, egress: Egress): Promise<AxiosResponse> {
+    let response: AxiosResponse;
     try {
-      return await firstValueFrom(
+      response = await firstValueFrom(
         this.http.get(url, {
           params,
           httpAgent: egress.httpAgent,
@@ -93,8 +105,28 @@ export class SteamClient {
     } catch (error) {
       // Timeouts, resets and refused connections: the key is in the URL, so only
       // the error's code and message travel on, never the request config.
-      throw asSteamError(new Error(describeNetworkError(error)));
+      const description = describeNetworkError(error);
+      const { code } = error as { code?: string };
+      if (egress.isProxy && code && PROXY_FAILURE_CODES.has(code)) {
+        throw new SteamEgressError(`Proxy ${egress.label} failed: ${description}`);
+      }
+      throw asSteamError(new Error(description));
     }
+    if (egress.isProxy && this.failedAsProxy(response, url, egress)) {
+      throw new SteamEgressError(`Proxy ${egress.label} answered ${response.status} itself`);
+    }
+    return response;
+  }
+
+  /**
+   * A 407 always comes from the proxy, and so does a refused CONNECT (https,
+   * the real Steam). Through a plain-http proxy request a 502 cannot be told
+   * from Steam's own, so it counts as the proxy's.
+   */
+  private failedAsProxy(response: AxiosResponse, url: string, egress: Egress): boolean {
+    if (response.status === 407) return true;
+    if (url.startsWith('https:')) return egress.tunnelRefused?.(response.request as ClientRequest) ?? false;
+    return response.status === 502;
   }
 
   private throwUnlessOk(response: AxiosResponse, what: string): void {

@@ -6,7 +6,7 @@ export abstract class SteamError extends Error {
   abstract readonly kind: SteamFailureKind;
 }
 
-export type SteamFailureKind = 'transient' | 'rate_limited' | 'permanent' | 'key_refused';
+export type SteamFailureKind = 'transient' | 'rate_limited' | 'egress_failed' | 'permanent' | 'key_refused';
 
 /** 5xx, a `null` body, a timeout, a reset: worth another attempt after a backoff. */
 export class SteamTransientError extends SteamError {
@@ -28,6 +28,16 @@ export class SteamRateLimitedError extends SteamError {
   }
 }
 
+/**
+ * The proxy itself failed (refused or reset the connection, 407, refused the
+ * tunnel): the request never reached Steam. The egress is `failing`; the
+ * request goes to another one without using an attempt.
+ */
+export class SteamEgressError extends SteamError {
+  override readonly name = 'SteamEgressError';
+  readonly kind = 'egress_failed';
+}
+
 /** A 400 or another answer that a repeat cannot change. */
 export class SteamPermanentError extends SteamError {
   override readonly name = 'SteamPermanentError';
@@ -40,18 +50,26 @@ export class SteamKeyRefusedError extends SteamError {
   readonly kind = 'key_refused';
 }
 
-export type SteamFailureAction = { retry: boolean; coolEgress: boolean };
+export interface SteamFailureAction {
+  retry: boolean;
+  /** What becomes of the egress the request went through. */
+  pauseEgress?: 'cooling' | 'failing';
+  /** Whether the failure uses one of the request's STEAM_MAX_ATTEMPTS. */
+  usesAttempt: boolean;
+}
 
 /** The one place that says what each kind of failure leads to. */
 export function steamFailureAction(kind: SteamFailureKind): SteamFailureAction {
   switch (kind) {
     case 'transient':
-      return { retry: true, coolEgress: false };
+      return { retry: true, usesAttempt: true };
     case 'rate_limited':
-      return { retry: true, coolEgress: true };
+      return { retry: true, pauseEgress: 'cooling', usesAttempt: true };
+    case 'egress_failed':
+      return { retry: true, pauseEgress: 'failing', usesAttempt: false };
     case 'permanent':
     case 'key_refused':
-      return { retry: false, coolEgress: false };
+      return { retry: false, usesAttempt: true };
   }
 }
 

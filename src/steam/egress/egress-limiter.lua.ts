@@ -1,39 +1,54 @@
 /**
+ * Lua scripts of the egress limiter. Times are µs of Redis' own clock (TIME),
+ * so every process of every host reads the same clock. Lua prints numbers in
+ * %.14g and would lose µs digits: they are written with string.format('%.0f').
+ *
+ * Keys of one egress: next-start, leases (sorted set of lease id → expiry),
+ * cooldown-until, state ('cooling' | 'failing'; absent = ready), failures.
+ */
+const PRELUDE = `
+local function whole(n) return string.format('%.0f', n) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+`;
+
+/**
  * Reserves the next request start on one egress.
  *
- * KEYS: three per egress, in pool order: next-start key, leases (sorted set),
- *       cooldown-until key.
+ * KEYS: four per egress, in pool order: next-start, leases, cooldown-until, state.
  * ARGV[1] spacing between two starts on one egress, µs (≥ W/L)
  * ARGV[2] leases an egress carries at once (STEAM_EGRESS_CONCURRENCY)
  * ARGV[3] lease time to live, µs (renewed by its holder while it works)
  * ARGV[4] lease id
  * ARGV[5] longest wait before asking again while an egress is fully leased, µs
  *
- * Returns {egress index (1-based), µs until the reserved start} on success, or
- * {0, µs worth waiting before asking again} when every egress is cooling down
- * or fully leased.
+ * Returns {egress index (1-based), µs until the reserved start, its state,
+ * indexes of egresses whose cooldown ended}, or {0, µs worth waiting, '', …}
+ * when every egress is cooling down or fully leased.
  *
- * Guarantee: on each egress, two granted starts are at least `spacing` apart
- * in Redis time, so any window of W holds at most L starts. A start is only
- * reserved at most one spacing ahead, and a reservation holds a lease, so an
- * egress never has more than its concurrency in flight or promised.
+ * Guarantee: on each egress, two granted starts are at least `spacing` apart,
+ * so any window of W holds at most L starts. A start is reserved at most one
+ * spacing ahead and holds a lease, so an egress never has more than its
+ * concurrency in flight or promised. Among free egresses the one whose next
+ * start comes first wins, which spreads load evenly.
  */
-export const RESERVE_START = `
--- Lua would print µs timestamps in %.14g and lose digits: format them whole.
-local function whole(n) return string.format('%.0f', n) end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+export const RESERVE_START = `${PRELUDE}
 local spacing = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
-local best, bestStart = 0, 0
-local shortestWait = -1
-for i = 1, #KEYS, 3 do
+local best, bestStart, shortestWait = 0, 0, -1
+local recovered = {}
+for i = 1, #KEYS, 4 do
   local wait = 0
   local coolUntil = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
   if coolUntil > now then
     wait = coolUntil - now
   else
+    -- A cooldown that ran out by itself ends 'cooling'; 'failing' lasts until a success.
+    if redis.call('GET', KEYS[i + 3]) == 'cooling' then
+      redis.call('DEL', KEYS[i + 3])
+      recovered[#recovered + 1] = (i + 3) / 4
+    end
     redis.call('ZREMRANGEBYSCORE', KEYS[i + 1], '-inf', now)
     if redis.call('ZCARD', KEYS[i + 1]) >= limit then
       local oldest = redis.call('ZRANGE', KEYS[i + 1], 0, 0, 'WITHSCORES')
@@ -43,44 +58,64 @@ for i = 1, #KEYS, 3 do
   if wait == 0 then
     local start = math.max(now, tonumber(redis.call('GET', KEYS[i]) or '0'))
     if best == 0 or start < bestStart then
-      best, bestStart = (i + 2) / 3, start
+      best, bestStart = (i + 3) / 4, start
     end
   elseif shortestWait < 0 or wait < shortestWait then
     shortestWait = wait
   end
 end
 if best == 0 then
-  return {0, math.max(shortestWait, 1000)}
+  return {0, math.max(shortestWait, 1000), '', recovered}
 end
-local k = (best - 1) * 3 + 1
+local k = (best - 1) * 4 + 1
 redis.call('SET', KEYS[k], whole(bestStart + spacing), 'PX', math.ceil((bestStart + spacing - now) / 1000) + 1000)
 redis.call('ZADD', KEYS[k + 1], whole(bestStart + ttl), ARGV[4])
 redis.call('PEXPIRE', KEYS[k + 1], math.ceil((bestStart + ttl - now) / 1000))
-return {best, bestStart - now}
+return {best, bestStart - now, redis.call('GET', KEYS[k + 3]) or 'ready', recovered}
 `;
 
 /**
  * KEYS[1] leases; ARGV[1] lease id, ARGV[2] ttl µs. Extends a lease that still
  * exists; returns 0 when it had already expired.
  */
-export const RENEW_LEASE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local renewed = redis.call('ZADD', KEYS[1], 'XX', 'CH', string.format('%.0f', now + tonumber(ARGV[2])), ARGV[1])
+export const RENEW_LEASE = `${PRELUDE}
+local renewed = redis.call('ZADD', KEYS[1], 'XX', 'CH', whole(now + tonumber(ARGV[2])), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2]) / 1000))
 return renewed
 `;
 
 /**
- * KEYS[1] cooldown-until; ARGV[1] cooldown µs. Pushes the egress' cooldown to
- * now + ARGV[1] unless it already lasts longer; returns the end, µs since epoch.
+ * Pauses an egress: a 429 or a block page (ARGV[2] = 'cooling') for ARGV[1]
+ * µs, or a failure of the proxy itself (ARGV[2] = 'failing') for ARGV[1] µs
+ * doubled per consecutive failure, at most ARGV[3] times.
+ * KEYS[1] cooldown-until, KEYS[2] state, KEYS[3] failures.
+ * Never shortens a longer pause. Returns {state before, state now, end µs}.
  */
-export const COOL_DOWN = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local untilUs = now + tonumber(ARGV[1])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current >= untilUs then return string.format('%.0f', current) end
-redis.call('SET', KEYS[1], string.format('%.0f', untilUs), 'PX', math.ceil(tonumber(ARGV[1]) / 1000))
-return string.format('%.0f', untilUs)
+export const PAUSE_EGRESS = `${PRELUDE}
+local before = redis.call('GET', KEYS[2]) or 'ready'
+local pause = tonumber(ARGV[1])
+local state = ARGV[2]
+if state == 'failing' then
+  local failures = redis.call('INCR', KEYS[3])
+  redis.call('PEXPIRE', KEYS[3], 86400000)
+  pause = pause * math.min(2 ^ (failures - 1), tonumber(ARGV[3]))
+elseif before == 'failing' then
+  state = 'failing'
+end
+local untilUs = math.max(now + pause, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], whole(untilUs), 'PX', math.ceil((untilUs - now) / 1000))
+-- Kept a day at most: an egress removed from the pool leaves nothing behind for long.
+redis.call('SET', KEYS[2], state, 'PX', 86400000)
+return {before, state, whole(untilUs)}
+`;
+
+/**
+ * A request went through a failing egress: it is ready again.
+ * KEYS[1] state, KEYS[2] failures. Returns 1 when it was failing.
+ */
+export const MARK_WORKING = `
+local wasFailing = redis.call('GET', KEYS[1]) == 'failing'
+redis.call('DEL', KEYS[2])
+if wasFailing then redis.call('DEL', KEYS[1]) return 1 end
+return 0
 `;

@@ -6,7 +6,7 @@ import { RedisClient } from '../../redis/redis.module';
 import { DIRECT_EGRESS, Egress } from './egress';
 import { EgressLimiter, Reservation } from './egress.limiter';
 
-const PROXY: Egress = { id: 'proxy-1', label: '127.0.0.1:3128' };
+const PROXY: Egress = { id: 'proxy:127.0.0.1:3128', label: '127.0.0.1:3128', isProxy: true };
 
 /** Runs against the local Redis, under a prefix of its own. */
 function limiterFor(steam: Partial<WorkerConfig['steam']>): { limiter: EgressLimiter; redis: RedisClient } {
@@ -67,7 +67,7 @@ describe(EgressLimiter.name, () => {
     const leasesKey = redis.key('egress', 'direct', 'leases');
     const expiresAtUs = Number(await redis.redis.zscore(leasesKey, lease.leaseId));
     expect(expiresAtUs / 1000 - Date.now()).toBeGreaterThan(5500);
-    expect(expiresAtUs / 1000 - Date.now()).toBeLessThanOrEqual(6000);
+    expect(expiresAtUs / 1000 - Date.now()).toBeLessThanOrEqual(6050);
     expect('retryInMs' in (await limiter.reserve([DIRECT_EGRESS]))).toBe(true);
     // Time passes and the holder is gone: the lease's expiry lies in the past.
     await redis.redis.zadd(leasesKey, String((Date.now() - 1) * 1000), lease.leaseId);
@@ -78,19 +78,20 @@ describe(EgressLimiter.name, () => {
     const limiter = make();
     const first = reserved(await limiter.reserve([DIRECT_EGRESS, PROXY]));
     const second = reserved(await limiter.reserve([DIRECT_EGRESS, PROXY]));
-    expect([first.egress.id, second.egress.id].sort()).toEqual(['direct', 'proxy-1']);
+    expect([first.egress.id, second.egress.id].sort()).toEqual(['direct', 'proxy:127.0.0.1:3128']);
     await limiter.release(first);
     await limiter.release(second);
     await limiter.coolDown(DIRECT_EGRESS, 10_000);
     const third = reserved(await limiter.reserve([DIRECT_EGRESS, PROXY]));
-    expect(third.egress.id).toBe('proxy-1');
+    expect(third.egress.id).toBe('proxy:127.0.0.1:3128');
   });
 
   it('makes a request wait out the cooldown when every egress is cooling down', async () => {
     const limiter = make();
-    const until = await limiter.coolDown(DIRECT_EGRESS, 800);
+    const { until, before, after } = await limiter.coolDown(DIRECT_EGRESS, 800);
+    expect([before, after]).toEqual(['ready', 'cooling']);
     expect(until.getTime()).toBeGreaterThan(Date.now() + 600);
-    expect(await limiter.cooldownEnd(DIRECT_EGRESS)).toEqual(until);
+    expect(await limiter.states([DIRECT_EGRESS])).toEqual([{ egress: DIRECT_EGRESS, state: 'cooling', until }]);
     const answer = await limiter.reserve([DIRECT_EGRESS]);
     expect('retryInMs' in answer && answer.retryInMs).toBeGreaterThan(600);
   });
@@ -99,7 +100,40 @@ describe(EgressLimiter.name, () => {
     const limiter = make();
     const long = await limiter.coolDown(DIRECT_EGRESS, 5000);
     const short = await limiter.coolDown(DIRECT_EGRESS, 100);
-    expect(short).toEqual(long);
+    expect(short.until).toEqual(long.until);
+    expect(short.before).toBe('cooling');
+  });
+
+  it("doubles a failing proxy's cooldown per consecutive failure, up to 10 times, until a success", async () => {
+    const limiter = make({ cooldownMs: 50 });
+    const pauses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const started = Date.now();
+      const change = await limiter.markFailing(PROXY);
+      pauses.push(Math.round((change.until.getTime() - started) / 50) * 50);
+      expect(change.after).toBe('failing');
+    }
+    expect(pauses).toEqual([50, 100, 200, 400, 500, 500]);
+    expect((await limiter.states([PROXY]))[0]!.state).toBe('failing');
+    await new Promise((resolve) => setTimeout(resolve, 550));
+    // Still failing once the pause is over: only a success makes it ready.
+    expect((await limiter.states([PROXY]))[0]!.state).toBe('failing');
+    expect(await limiter.markWorking(PROXY)).toBe(true);
+    expect(await limiter.states([PROXY])).toEqual([{ egress: PROXY, state: 'ready' }]);
+    expect(await limiter.markWorking(PROXY)).toBe(false);
+    const started = Date.now();
+    const fresh = await limiter.markFailing(PROXY);
+    expect(fresh.until.getTime() - started).toBeLessThan(100);
+  });
+
+  it('reports an egress whose cooldown ran out as recovered, once', async () => {
+    const limiter = make({ cooldownMs: 50 });
+    await limiter.coolDown(DIRECT_EGRESS, 50);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const first = await limiter.reserve([DIRECT_EGRESS]);
+    expect(first.recovered).toEqual([DIRECT_EGRESS]);
+    if ('reservation' in first) await limiter.release(first.reservation);
+    expect((await limiter.reserve([DIRECT_EGRESS])).recovered).toEqual([]);
   });
 
   it('renews a lease that is still held and reports one that expired', async () => {

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 
 import { WorkerConfig } from '../../config/worker-config';
 import { RedisClient } from '../../redis/redis.module';
-import { COOL_DOWN, RENEW_LEASE, RESERVE_START } from './egress-limiter.lua';
 import type { Egress } from './egress';
+import { MARK_WORKING, PAUSE_EGRESS, RENEW_LEASE, RESERVE_START } from './egress-limiter.lua';
 
 /**
  * Room left under Steam's limit for departure jitter: a start leaves the event
@@ -13,19 +13,34 @@ import type { Egress } from './egress';
 const SPACING_GUARD = 1.02;
 /** How long a request waits at most before asking again while every egress is leased. */
 const LEASE_RECHECK_US = 50_000;
+/** A failing proxy's cooldown doubles per consecutive failure up to this many times STEAM_COOLDOWN_MS. */
+const MAX_FAILURE_FACTOR = 10;
+
+export type EgressState = 'ready' | 'cooling' | 'failing';
 
 export interface Reservation {
   egress: Egress;
   leaseId: string;
   /** Milliseconds until the reserved start. */
   startsInMs: number;
+  /** The egress' state when it was reserved ('failing' ones are tried again after their cooldown). */
+  state: EgressState;
 }
 
-export type ReserveAnswer = { reservation: Reservation } | { retryInMs: number };
+export type ReserveAnswer = ({ reservation: Reservation } | { retryInMs: number }) & {
+  /** Egresses whose cooldown ran out, noticed by this call. */
+  recovered: Egress[];
+};
+
+export interface StateChange {
+  before: EgressState;
+  after: EgressState;
+  until: Date;
+}
 
 /**
- * The Redis side of the egress pool: per-egress spacing, leases and cooldowns,
- * shared by every worker process through the same keys under REDIS_PREFIX.
+ * The Redis side of the egress pool: per-egress spacing, leases, cooldowns
+ * and health, shared by every worker process through keys under REDIS_PREFIX.
  */
 @Injectable()
 export class EgressLimiter {
@@ -44,11 +59,12 @@ export class EgressLimiter {
   async reserve(egresses: readonly Egress[]): Promise<ReserveAnswer> {
     const leaseId = randomUUID();
     const keys = egresses.flatMap((egress) => [
-      this.redis.key('egress', egress.id, 'next'),
-      this.leasesKey(egress),
-      this.cooldownKey(egress),
+      this.key(egress, 'next'),
+      this.key(egress, 'leases'),
+      this.key(egress, 'cooldown'),
+      this.key(egress, 'state'),
     ]);
-    const [index, waitUs] = (await this.redis.redis.eval(
+    const [index, waitUs, state, recoveredIndexes] = (await this.redis.redis.eval(
       RESERVE_START,
       keys.length,
       ...keys,
@@ -57,16 +73,18 @@ export class EgressLimiter {
       this.leaseTtlMs * 1000,
       leaseId,
       LEASE_RECHECK_US,
-    )) as [number, number];
-    if (index === 0) return { retryInMs: Math.ceil(waitUs / 1000) };
-    return { reservation: { egress: egresses[index - 1]!, leaseId, startsInMs: waitUs / 1000 } };
+    )) as [number, number, EgressState, number[]];
+    const recovered = recoveredIndexes.map((i) => egresses[i - 1]!);
+    if (index === 0) return { retryInMs: Math.ceil(waitUs / 1000), recovered };
+    const egress = egresses[index - 1]!;
+    return { reservation: { egress, leaseId, startsInMs: waitUs / 1000, state }, recovered };
   }
 
   async renew(reservation: Reservation): Promise<boolean> {
     const renewed = await this.redis.redis.eval(
       RENEW_LEASE,
       1,
-      this.leasesKey(reservation.egress),
+      this.key(reservation.egress, 'leases'),
       reservation.leaseId,
       this.leaseTtlMs * 1000,
     );
@@ -74,27 +92,60 @@ export class EgressLimiter {
   }
 
   async release(reservation: Reservation): Promise<void> {
-    await this.redis.redis.zrem(this.leasesKey(reservation.egress), reservation.leaseId);
+    await this.redis.redis.zrem(this.key(reservation.egress, 'leases'), reservation.leaseId);
   }
 
-  /** Pauses an egress for `ms` unless it is already paused for longer; returns the end. */
-  async coolDown(egress: Egress, ms: number): Promise<Date> {
-    const untilUs = await this.redis.redis.eval(COOL_DOWN, 1, this.cooldownKey(egress), ms * 1000);
-    return new Date(Number(untilUs) / 1000);
+  /** Steam said "too many" through this egress: pause it for `ms` (unless paused longer). */
+  coolDown(egress: Egress, ms: number): Promise<StateChange> {
+    return this.pause(egress, ms, 'cooling');
   }
 
-  /** When the egress' cooldown ends, or `undefined` when it is not cooling down. */
-  async cooldownEnd(egress: Egress): Promise<Date | undefined> {
-    const untilUs = await this.redis.redis.get(this.cooldownKey(egress));
-    const end = untilUs ? new Date(Number(untilUs) / 1000) : undefined;
-    return end && end.getTime() > Date.now() ? end : undefined;
+  /** The proxy itself failed: pause it, doubling per consecutive failure, until a success. */
+  markFailing(egress: Egress): Promise<StateChange> {
+    return this.pause(egress, this.config.steam.cooldownMs, 'failing');
   }
 
-  private leasesKey(egress: Egress): string {
-    return this.redis.key('egress', egress.id, 'leases');
+  /** A request went through: a failing egress is ready again. Returns whether it was failing. */
+  async markWorking(egress: Egress): Promise<boolean> {
+    const wasFailing = await this.redis.redis.eval(
+      MARK_WORKING,
+      2,
+      this.key(egress, 'state'),
+      this.key(egress, 'failures'),
+    );
+    return wasFailing === 1;
   }
 
-  private cooldownKey(egress: Egress): string {
-    return this.redis.key('egress', egress.id, 'cooldown');
+  /** Each egress' state, for the health details. */
+  async states(egresses: readonly Egress[]): Promise<{ egress: Egress; state: EgressState; until?: Date }[]> {
+    const pipeline = this.redis.redis.pipeline();
+    for (const egress of egresses) pipeline.get(this.key(egress, 'state')).get(this.key(egress, 'cooldown'));
+    const replies = (await pipeline.exec()) ?? [];
+    return egresses.map((egress, i) => {
+      const state = (replies[2 * i]?.[1] as EgressState | null) ?? 'ready';
+      const untilUs = Number(replies[2 * i + 1]?.[1] ?? 0);
+      const until = untilUs / 1000 > Date.now() ? new Date(untilUs / 1000) : undefined;
+      // A cooldown that ran out is over even before a reservation noticed it.
+      if (state === 'ready' || (state === 'cooling' && !until)) return { egress, state: 'ready' };
+      return until ? { egress, state, until } : { egress, state };
+    });
+  }
+
+  private async pause(egress: Egress, ms: number, state: 'cooling' | 'failing'): Promise<StateChange> {
+    const [before, after, untilUs] = (await this.redis.redis.eval(
+      PAUSE_EGRESS,
+      3,
+      this.key(egress, 'cooldown'),
+      this.key(egress, 'state'),
+      this.key(egress, 'failures'),
+      ms * 1000,
+      state,
+      MAX_FAILURE_FACTOR,
+    )) as [EgressState, EgressState, string];
+    return { before, after, until: new Date(Number(untilUs) / 1000) };
+  }
+
+  private key(egress: Egress, part: string): string {
+    return this.redis.key('egress', egress.id, part);
   }
 }
