@@ -17,6 +17,8 @@ import { TaskServer } from './transport/task.server';
 export interface TaskRun {
   taskId: string;
   signal: AbortSignal;
+  /** Whether the taskId names this run across deliveries (given, not generated), so it may resume. */
+  resumable: boolean;
 }
 
 /** Pause before giving a task back after a passing fault, so a fault cannot spin. */
@@ -50,8 +52,9 @@ export class TaskRunner {
     let taskId = validTaskId(data) ?? randomUUID();
     try {
       const dto = await validateTask(dtoClass, data);
-      taskId = validTaskId(data) ?? messageId(message) ?? taskId;
-      const result = await useCase(dto, { taskId, signal: task.signal });
+      const namedTaskId = validTaskId(data) ?? messageId(message);
+      taskId = namedTaskId ?? taskId;
+      const result = await useCase(dto, { taskId, signal: task.signal, resumable: namedTaskId !== undefined });
       await this.settle(task, `${pattern}.done`, { taskId, ...result }, { response: { taskId, ...result } }, 'ack');
     } catch (error) {
       await this.onError(task, pattern, taskId, error);

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { BackendModule } from '../backend/backend.module';
 import { SteamModule } from '../steam/steam.module';
 import { InFlightTasks } from './in-flight.tasks';
+import { TaskProgressStore } from './progress/task-progress.store';
 import { TaskRunner } from './task.runner';
 import { TaskShutdown } from './task.shutdown';
 import { TasksController } from './tasks.controller';
@@ -26,6 +27,7 @@ import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
     TaskShutdown,
     AppListUseCase,
     BatchFetchUseCase,
+    TaskProgressStore,
   ],
   exports: [TaskServer, RabbitConnection, ConsumerState],
 })

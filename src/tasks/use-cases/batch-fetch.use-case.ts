@@ -6,6 +6,7 @@ import { BackendError } from '../../backend/backend.errors';
 import { WorkerConfig } from '../../config/worker-config';
 import { SteamError } from '../../steam/steam.errors';
 import { SteamRequestQueue } from '../../steam/steam-request.queue';
+import { BatchProgress, TaskProgressStore } from '../progress/task-progress.store';
 import { TaskFailedError } from '../task.errors';
 import type { TaskRun } from '../task.runner';
 import { BatchReport, BatchResult } from './batch.report';
@@ -18,6 +19,8 @@ export interface BatchRequest {
 interface Pair {
   appId: number;
   country: string;
+  /** Position in the task's progress bitmap. */
+  index: number;
 }
 
 /**
@@ -25,6 +28,8 @@ interface Pair {
  * as soon as it arrives. A bounded window of pairs is in flight at once
  * (STEAM_FEED_WINDOW), so neither this process nor Redis ever holds the whole
  * batch as jobs; pushes overlap with the fetches still waiting for their slot.
+ * Pairs the backend accepted in an earlier delivery of the same task are
+ * skipped (task progress in Redis), yet the result covers every app.
  */
 @Injectable()
 export class BatchFetchUseCase {
@@ -33,6 +38,7 @@ export class BatchFetchUseCase {
   constructor(
     private readonly steam: SteamRequestQueue,
     private readonly backend: BackendClient,
+    private readonly progressStore: TaskProgressStore,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
   ) {}
 
@@ -40,18 +46,31 @@ export class BatchFetchUseCase {
     if (request.appIds.length > this.config.tasks.maxBatchApps) {
       throw new TaskFailedError('invalid_task', `appIds must have at most ${this.config.tasks.maxBatchApps} items`);
     }
-    const appIds = [...new Set(request.appIds)];
-    const countries = [...new Set(request.countries)];
+    const appIds = [...new Set(request.appIds)].sort((a, b) => a - b);
+    const countries = [...new Set(request.countries)].sort();
     const report = new BatchReport(appIds);
-    this.logger.log(`Task ${run.taskId}: ${appIds.length} app(s) × ${countries.length} countr(ies)`);
-    await pMap(pairs(appIds, countries), (pair) => this.fetchAndPush(pair, report, run.signal), {
+    const progress = run.resumable ? await this.progressStore.open(run.taskId, appIds, countries) : undefined;
+    const resumed = progress?.acceptedBefore ?? 0;
+    this.logger.log(
+      `Task ${run.taskId}: ${appIds.length} app(s) × ${countries.length} countr(ies)` +
+        (resumed ? `, resuming with ${resumed} pair(s) already accepted` : ''),
+    );
+    const todo = (function* () {
+      for (const pair of pairs(appIds, countries)) if (!progress?.wasAccepted(pair.index)) yield pair;
+    })();
+    await pMap(todo, (pair) => this.fetchAndPush(pair, report, progress, run.signal), {
       concurrency: this.config.steam.feedWindow,
       signal: run.signal,
     });
     return report.result();
   }
 
-  private async fetchAndPush({ appId, country }: Pair, report: BatchReport, signal: AbortSignal): Promise<void> {
+  private async fetchAndPush(
+    { appId, country, index }: Pair,
+    report: BatchReport,
+    progress: BatchProgress | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
     let details;
     try {
       details = await this.steam.request({ kind: 'appdetails', appId, country }, signal);
@@ -64,11 +83,16 @@ export class BatchFetchUseCase {
       await this.backend.push({ appId, country, ...details, fetchedAt: new Date().toISOString() }, signal);
     } catch (error) {
       if (!(error instanceof BackendError) || signal.aborted) throw error;
-      report.fail(appId, country, error.reason);
+      return report.fail(appId, country, error.reason);
     }
+    await progress?.markAccepted(index);
   }
 }
 
 function* pairs(appIds: readonly number[], countries: readonly string[]): Generator<Pair> {
-  for (const appId of appIds) for (const country of countries) yield { appId, country };
+  for (let a = 0; a < appIds.length; a++) {
+    for (let c = 0; c < countries.length; c++) {
+      yield { appId: appIds[a]!, country: countries[c]!, index: a * countries.length + c };
+    }
+  }
 }
