@@ -31,6 +31,19 @@ export default defineConfig({
           fileParallelism: true,
         },
       },
+      {
+        oxc,
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.fault-spec.ts'],
+          setupFiles: ['reflect-metadata'],
+          globalSetup: ['test/faults/support/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+          // Drills kill processes and take the broker's connections away: one at a time.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -1,0 +1,101 @@
+import { createServer } from 'node:net';
+
+import { RabbitProbe, waitFor } from '../../support/rmq';
+import { isolatedNames, startStandIns, StandIns, testEnvironment } from '../../support/worker.harness';
+import { spawnWorker, WorkerProcess } from '../../support/worker.process';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface DrillWorker extends WorkerProcess {
+  port: number;
+  url: string;
+  /** SIGTERM (or another signal), resolving with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/**
+ * One fault drill's world: stand-ins, queues and a REDIS_PREFIX of its own, and
+ * built workers (`node dist/main.js`) started as real child processes.
+ */
+export class Drill {
+  readonly names: ReturnType<typeof isolatedNames>;
+  readonly workers: DrillWorker[] = [];
+  standIns!: StandIns;
+  rabbit!: RabbitProbe;
+  results!: Awaited<ReturnType<RabbitProbe['collect']>>;
+  deadLetters!: Awaited<ReturnType<RabbitProbe['collect']>>;
+
+  constructor(label: string) {
+    this.names = isolatedNames(`drill-${label}`);
+  }
+
+  async start(): Promise<this> {
+    this.standIns = await startStandIns();
+    this.rabbit = await RabbitProbe.connect();
+    this.results = await this.rabbit.collect(this.names.ORCHESTRATOR_QUEUE);
+    this.deadLetters = await this.rabbit.collect(`${this.names.WORKER_QUEUE}.dlq`);
+    return this;
+  }
+
+  /** The environment of a drill worker: the stand-ins, this drill's names, short timings. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return { ...testEnvironment(this.standIns, this.names), LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1', ...extra };
+  }
+
+  /** Starts a built worker and waits until it is ready (unless `waitReady` is false). */
+  async spawn(extra: Record<string, string> = {}, waitReady = true): Promise<DrillWorker> {
+    const port = await freePort();
+    const child = spawnWorker(this.env({ HTTP_PORT: String(port), ...extra }));
+    const url = `http://127.0.0.1:${port}`;
+    const worker: DrillWorker = {
+      ...child,
+      port,
+      url,
+      stop: (signal = 'SIGTERM') => {
+        child.child.kill(signal);
+        return child.exited;
+      },
+    };
+    this.workers.push(worker);
+    if (waitReady) {
+      await waitFor(
+        async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
+        45_000,
+        'worker ready',
+      );
+    }
+    return worker;
+  }
+
+  publish(task: unknown, options = {}): void {
+    this.rabbit.publish(this.names.WORKER_QUEUE, task, options);
+  }
+
+  /** Results (any pattern) whose data.taskId is `taskId`. */
+  resultsFor(taskId: string) {
+    return this.results.filter((m) => (m.body as { data?: { taskId?: string } }).data?.taskId === taskId);
+  }
+
+  /** Everything every worker of this drill printed. */
+  logs(): string {
+    return this.workers.map((worker) => worker.output()).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    for (const worker of this.workers) worker.child.kill('SIGKILL');
+    await Promise.all(this.workers.map((worker) => worker.exited));
+    await this.rabbit?.deleteQueues(
+      this.names.WORKER_QUEUE,
+      `${this.names.WORKER_QUEUE}.dlq`,
+      this.names.ORCHESTRATOR_QUEUE,
+    );
+    await this.rabbit?.close();
+    await this.standIns?.stop();
+  }
+}
