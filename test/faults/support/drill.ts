@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 
+import { TEST_CLIENT_SECRET } from '../../support/auth.stand-in';
 import { RabbitProbe, waitFor } from '../../support/rmq';
+import { recordSecretScan } from './drill-report';
 import { isolatedNames, startStandIns, StandIns, testEnvironment } from '../../support/worker.harness';
 import { spawnWorker, WorkerProcess } from '../../support/worker.process';
 
@@ -45,7 +47,7 @@ export class Drill {
 
   /** The environment of a drill worker: the stand-ins, this drill's names, short timings. */
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return { ...testEnvironment(this.standIns, this.names), LOG_LEVEL: 'info', HTTP_HOST: '127.0.0.1', ...extra };
+    return { ...testEnvironment(this.standIns, this.names), LOG_LEVEL: 'debug', HTTP_HOST: '127.0.0.1', ...extra };
   }
 
   /** Starts a built worker and waits until it is ready (unless `waitReady` is false). */
@@ -87,9 +89,22 @@ export class Drill {
     return this.workers.map((worker) => worker.output()).join('\n');
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Drill 9 for this drill: none of the secrets the workers knew appears in
+   * anything they printed. Runs at every drill's end; the table's row sums up.
+   */
+  secretsFound(extraSecrets: string[] = []): string[] {
+    const secrets = [TEST_CLIENT_SECRET, this.standIns.steam.apiKey, ...this.standIns.auth.issued, ...extraSecrets];
+    const logs = this.logs();
+    const leaked = secrets.filter((secret) => secret && logs.includes(secret));
+    if (leaked.length === 0) recordSecretScan(logs.length);
+    return leaked;
+  }
+
+  async stop(extraSecrets: string[] = []): Promise<void> {
     for (const worker of this.workers) worker.child.kill('SIGKILL');
     await Promise.all(this.workers.map((worker) => worker.exited));
+    const leaked = this.standIns ? this.secretsFound(extraSecrets) : [];
     await this.rabbit?.deleteQueues(
       this.names.WORKER_QUEUE,
       `${this.names.WORKER_QUEUE}.dlq`,
@@ -97,5 +112,6 @@ export class Drill {
     );
     await this.rabbit?.close();
     await this.standIns?.stop();
+    if (leaked.length > 0) throw new Error(`${leaked.length} secret(s) appeared in the workers' output`);
   }
 }
