@@ -32,24 +32,29 @@ export class BackendClient {
     this.slots = pLimit(config.backend.concurrency);
   }
 
-  /** Resolves when the backend accepted the record; rejects with a {@link BackendError}. */
+  /**
+   * Resolves when the backend accepted the record; rejects with a
+   * {@link BackendError}. An abort stops further attempts and backoff waits,
+   * but lets a PUT already sent finish (bounded by BACKEND_TIMEOUT_MS): its
+   * answer decides whether the pair counts as accepted when the task resumes.
+   */
   push(record: AppCountryRecord, signal?: AbortSignal): Promise<void> {
     // A slot is held per attempt, not across backoff waits.
     return retryWithBackoff(
-      () => this.slots(() => this.put(record, signal)),
+      () => this.slots(() => (signal?.aborted ? Promise.reject(signal.reason) : this.put(record))),
       this.config.backend.retry,
       (error) => error instanceof BackendError && error.transient,
       signal,
     );
   }
 
-  private async put(record: AppCountryRecord, signal?: AbortSignal): Promise<void> {
+  private async put(record: AppCountryRecord): Promise<void> {
     const url = `${this.config.backend.url}/apps/${record.appId}/countries/${record.country}`;
     let status: number;
     try {
-      ({ status } = await firstValueFrom(this.http.put(url, record, { signal, validateStatus: () => true })));
+      ({ status } = await firstValueFrom(this.http.put(url, record, { validateStatus: () => true })));
     } catch (error) {
-      if (error instanceof BackendError || signal?.aborted) throw signal?.reason ?? error;
+      if (error instanceof BackendError) throw error;
       throw new BackendError(`Backend unreachable: ${describeNetworkError(error)}`, 'backend_error', true);
     }
     if (status >= 200 && status < 300) return;

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { setMaxListeners } from 'node:events';
 import pMap from 'p-map';
 
 import { BackendClient } from '../../backend/backend.client';
@@ -55,13 +56,32 @@ export class BatchFetchUseCase {
       `Task ${run.taskId}: ${appIds.length} app(s) × ${countries.length} countr(ies)` +
         (resumed ? `, resuming with ${resumed} pair(s) already accepted` : ''),
     );
+    // Stops the batch on an abort (channel lost, shutdown) or on a failure of
+    // the task as a whole (Redis gone); pairs already pushing still finish, so
+    // what the backend accepted is recorded before the task lets go.
+    const batch = new AbortController();
+    setMaxListeners(0, batch.signal);
+    const stop = () => batch.abort(run.signal.reason);
+    run.signal.addEventListener('abort', stop, { once: true });
     const todo = (function* () {
-      for (const pair of pairs(appIds, countries)) if (!progress?.wasAccepted(pair.index)) yield pair;
+      for (const pair of pairs(appIds, countries)) {
+        if (batch.signal.aborted) return;
+        if (!progress?.wasAccepted(pair.index)) yield pair;
+      }
     })();
-    await pMap(todo, (pair) => this.fetchAndPush(pair, report, progress, run.signal), {
-      concurrency: this.config.steam.feedWindow,
-      signal: run.signal,
-    });
+    try {
+      await pMap(
+        todo,
+        (pair) =>
+          this.fetchAndPush(pair, report, progress, batch.signal).catch((error: unknown) => {
+            if (!batch.signal.aborted) batch.abort(error);
+          }),
+        { concurrency: this.config.steam.feedWindow },
+      );
+    } finally {
+      run.signal.removeEventListener('abort', stop);
+    }
+    if (batch.signal.aborted) throw batch.signal.reason;
     return report.result();
   }
 
