@@ -9,6 +9,8 @@ import { SteamKeyRefusedError, SteamPermanentError, SteamTransientError } from '
 import type { SteamOutcome, SteamRequest, SteamResult } from './steam-request';
 
 interface Waiter {
+  /** What to add again if Redis comes back without the job. */
+  request: SteamRequest;
   resolve: (outcome: SteamOutcome) => void;
   reject: (error: Error) => void;
 }
@@ -51,7 +53,9 @@ export class SteamRequestQueue implements OnModuleInit {
   async request<R extends SteamRequest>(request: R, signal?: AbortSignal): Promise<SteamResult<R>> {
     signal?.throwIfAborted();
     const jobId = randomUUID();
-    const outcome = new Promise<SteamOutcome>((resolve, reject) => this.waiters.set(jobId, { resolve, reject }));
+    const outcome = new Promise<SteamOutcome>((resolve, reject) =>
+      this.waiters.set(jobId, { request, resolve, reject }),
+    );
     // It may settle (abort) while the job is still being added; it is awaited below.
     outcome.catch(() => undefined);
     const onAbort = () => {
@@ -76,9 +80,19 @@ export class SteamRequestQueue implements OnModuleInit {
   }
 
   private async reconcile(): Promise<void> {
-    for (const jobId of [...this.waiters.keys()]) {
-      const job = await this.queue.getJob(jobId).catch(() => null);
-      if (!job) continue;
+    for (const [jobId, waiter] of [...this.waiters]) {
+      const job = await this.queue.getJob(jobId).catch(() => undefined);
+      // Redis away again: the next 'ready' reconciles.
+      if (job === undefined) continue;
+      if (job === null) {
+        // Redis came back without the job (restarted empty, failed over): nobody
+        // would ever answer this caller. Add it again under the same id.
+        this.logger.warn(`Steam job ${jobId} lost with Redis; adding it again`);
+        await this.queue
+          .add(waiter.request.kind, waiter.request, { ...STEAM_JOB_OPTIONS, jobId })
+          .catch((error: Error) => this.logger.warn(`Could not add a lost Steam job again: ${error.message}`));
+        continue;
+      }
       const state = await job.getState().catch(() => undefined);
       if (state === 'completed') this.settle(jobId, job.returnvalue as SteamOutcome);
       if (state === 'failed')

@@ -31,6 +31,8 @@ import { SteamRequestQueue } from './steam-request.queue';
           backoffStrategies: { [RETRY_LATER_BACKOFF]: retryLaterBackoff },
           // A job whose process died is run again; a few stalls are not a failure.
           maxStalledCount: 5,
+          // After a Redis error Bull pauses before taking the next job (5 s by default).
+          retryProcessDelay: 1000,
         },
       }),
     }),
