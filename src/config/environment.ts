@@ -64,6 +64,8 @@ export class Environment {
   STEAM_LANGUAGE = 'english';
   @Count() STEAM_RATE_LIMIT = 40;
   @Count() STEAM_RATE_WINDOW_MS = 60000;
+  /** Headroom per window for departure jitter; defaults to 2 % of STEAM_RATE_WINDOW_MS. */
+  @IsOptional() @Count() STEAM_RATE_MARGIN_MS?: number;
   @Count() STEAM_TIMEOUT_MS = 15000;
   @Count() STEAM_MAX_ATTEMPTS = 5;
   @Count() STEAM_BACKOFF_MS = 1000;

@@ -33,6 +33,8 @@ export abstract class WorkerConfig {
     language: string;
     rateLimit: number;
     rateWindowMs: number;
+    /** Extra time every L requests span on one egress, so that late departures stay within W. */
+    rateMarginMs: number;
     timeoutMs: number;
     cooldownMs: number;
     egressConcurrency: number;
@@ -55,6 +57,8 @@ export abstract class WorkerConfig {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** Default headroom under Steam's limit: L requests span at least 1.02 × W. */
+const DEFAULT_RATE_MARGIN = 0.02;
 const BACKOFF_JITTER = 0.2;
 
 export function toWorkerConfig(env: Environment): WorkerConfig {
@@ -75,6 +79,7 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
       language: env.STEAM_LANGUAGE,
       rateLimit: env.STEAM_RATE_LIMIT,
       rateWindowMs: env.STEAM_RATE_WINDOW_MS,
+      rateMarginMs: env.STEAM_RATE_MARGIN_MS ?? Math.ceil(env.STEAM_RATE_WINDOW_MS * DEFAULT_RATE_MARGIN),
       timeoutMs: env.STEAM_TIMEOUT_MS,
       cooldownMs: env.STEAM_COOLDOWN_MS,
       egressConcurrency: env.STEAM_EGRESS_CONCURRENCY,

@@ -50,6 +50,12 @@ export class SteamRequestProcessor implements OnModuleInit {
     );
     try {
       await sleep(reservation.startsInMs);
+      // The reserved start may have passed a while ago (a busy event loop):
+      // the departure gate has the last word on when the request leaves.
+      for (let waitMs = await this.limiter.depart(reservation); waitMs > 0;) {
+        await sleep(waitMs);
+        waitMs = await this.limiter.depart(reservation);
+      }
       const value = await this.client.call(job.data, reservation.egress);
       if (reservation.state === 'failing') await this.onEgressWorking(reservation);
       return { ok: true, value };

@@ -4,7 +4,8 @@
  * %.14g and would lose µs digits: they are written with string.format('%.0f').
  *
  * Keys of one egress: next-start, leases (sorted set of lease id → expiry),
- * cooldown-until, state ('cooling' | 'failing'; absent = ready), failures.
+ * departures (sorted set, the sliding log), cooldown-until, state ('cooling' |
+ * 'failing'; absent = ready), failures.
  */
 const PRELUDE = `
 local function whole(n) return string.format('%.0f', n) end
@@ -72,6 +73,32 @@ redis.call('SET', KEYS[k], whole(bestStart + spacing), 'PX', math.ceil((bestStar
 redis.call('ZADD', KEYS[k + 1], whole(bestStart + ttl), ARGV[4])
 redis.call('PEXPIRE', KEYS[k + 1], math.ceil((bestStart + ttl - now) / 1000))
 return {best, bestStart - now, redis.call('GET', KEYS[k + 3]) or 'ready', recovered}
+`;
+
+/**
+ * The gate a request passes the moment it leaves: a sliding log of the
+ * egress' departures. A reserved start can leave the event loop late, so the
+ * schedule alone does not bound departures; this does, in Redis time.
+ *
+ * KEYS[1] departures; ARGV[1] window µs (W + margin), ARGV[2] limit L,
+ * ARGV[3] a unique id for this departure.
+ * Returns 0 when the request may leave now (and records it), else µs to wait.
+ *
+ * Guarantee: every interval of length W + margin holds at most L recorded
+ * departures, so a request that leaves up to `margin` after its record still
+ * keeps every window of W at L or fewer.
+ */
+export const DEPART = `${PRELUDE}
+local window = tonumber(ARGV[1])
+local horizon = now - window
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', whole(horizon))
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], whole(now), ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) - horizon)
 `;
 
 /**

@@ -4,13 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { WorkerConfig } from '../../config/worker-config';
 import { RedisClient } from '../../redis/redis.module';
 import type { Egress } from './egress';
-import { MARK_WORKING, PAUSE_EGRESS, RENEW_LEASE, RESERVE_START } from './egress-limiter.lua';
+import { DEPART, MARK_WORKING, PAUSE_EGRESS, RENEW_LEASE, RESERVE_START } from './egress-limiter.lua';
 
-/**
- * Room left under Steam's limit for departure jitter: a start leaves the event
- * loop a moment after its reserved time, so starts are spaced 2 % wider than W/L.
- */
-const SPACING_GUARD = 1.02;
 /** How long a request waits at most before asking again while every egress is leased. */
 const LEASE_RECHECK_US = 50_000;
 /** A failing proxy's cooldown doubles per consecutive failure up to this many times STEAM_COOLDOWN_MS. */
@@ -44,15 +39,19 @@ export interface StateChange {
  */
 @Injectable()
 export class EgressLimiter {
+  /** Reserved starts on one egress are W/L apart: a steady flow, no bursts. */
   readonly spacingUs: number;
+  /** The departure gate's window: W plus the margin (see DEPART). */
+  readonly departureWindowUs: number;
   readonly leaseTtlMs: number;
 
   constructor(
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
     private readonly redis: RedisClient,
   ) {
-    const { rateWindowMs, rateLimit, timeoutMs } = config.steam;
-    this.spacingUs = Math.ceil(((rateWindowMs * 1000) / rateLimit) * SPACING_GUARD);
+    const { rateWindowMs, rateLimit, rateMarginMs, timeoutMs } = config.steam;
+    this.spacingUs = Math.ceil((rateWindowMs * 1000) / rateLimit);
+    this.departureWindowUs = (rateWindowMs + rateMarginMs) * 1000;
     this.leaseTtlMs = timeoutMs + 5000;
   }
 
@@ -78,6 +77,22 @@ export class EgressLimiter {
     if (index === 0) return { retryInMs: Math.ceil(waitUs / 1000), recovered };
     const egress = egresses[index - 1]!;
     return { reservation: { egress, leaseId, startsInMs: waitUs / 1000, state }, recovered };
+  }
+
+  /**
+   * Passes the departure gate right before the request leaves: resolves 0 when
+   * it may leave now (recorded), else the milliseconds to wait before asking again.
+   */
+  async depart(reservation: Reservation): Promise<number> {
+    const waitUs = (await this.redis.redis.eval(
+      DEPART,
+      1,
+      this.key(reservation.egress, 'departures'),
+      this.departureWindowUs,
+      this.config.steam.rateLimit,
+      reservation.leaseId,
+    )) as number;
+    return waitUs / 1000;
   }
 
   async renew(reservation: Reservation): Promise<boolean> {

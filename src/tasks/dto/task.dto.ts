@@ -1,4 +1,4 @@
-import { Transform } from 'class-transformer';
+import { Expose, Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -23,8 +23,9 @@ export const APP_IDS_HARD_CAP = 100_000;
 
 const upperCase = (value: unknown) => (typeof value === 'string' ? value.toUpperCase() : value);
 
-/** Fields every task may carry. Unknown fields are ignored. */
+/** Fields every task may carry. Only declared (@Expose) fields are read: unknown ones are ignored, however deep. */
 export class TaskDto {
+  @Expose()
   @IsOptional()
   @IsString()
   @Length(1, 128)
@@ -34,17 +35,20 @@ export class TaskDto {
 export class AppsListDto extends TaskDto {}
 
 export class AppFetchDto extends TaskDto {
+  @Expose()
   @IsInt()
   @Min(1)
   @Max(MAX_APP_ID)
   appId!: number;
 
+  @Expose()
   @Transform(({ value }) => upperCase(value))
   @IsISO31661Alpha2()
   country!: string;
 }
 
 export class AppsFetchDto extends TaskDto {
+  @Expose()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(APP_IDS_HARD_CAP)
@@ -53,6 +57,7 @@ export class AppsFetchDto extends TaskDto {
   @Max(MAX_APP_ID, { each: true })
   appIds!: number[];
 
+  @Expose()
   @Transform(({ value }) => (Array.isArray(value) ? value.map(upperCase) : value))
   @IsArray()
   @ArrayMinSize(1)

@@ -13,7 +13,8 @@ export async function validateTask<T extends object>(dtoClass: ClassConstructor<
   let dto: T;
   let errors;
   try {
-    dto = plainToInstance(dtoClass, data);
+    // Only the DTO's own fields are read: unknown ones are ignored, however deep (CONTRACT.md §1).
+    dto = plainToInstance(dtoClass, data, { excludeExtraneousValues: true });
     errors = await validate(dto, { stopAtFirstError: true, forbidUnknownValues: false });
   } catch (error) {
     // Pathological input (say, nesting deep enough to exhaust the stack).

@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
+
+import { egressOf, ForwardProxy } from '../support/forward-proxy';
+import { waitFor } from '../support/rmq';
+import {
+  isolatedNames,
+  startStandIns,
+  startTestWorker,
+  StandIns,
+  testEnvironment,
+  TestWorker,
+  watchQueues,
+} from '../support/worker.harness';
+
+const COOLDOWN_MS = 500;
+const WRONG_PASSWORD = 'Wr0ngS3cret-pw';
+
+interface Done {
+  pattern: string;
+  data: { taskId: string; updated: number[]; failed: { appId: number; countries: string[]; reason: string }[] };
+}
+
+interface EgressHealth {
+  status: string;
+  state: string;
+  until?: string;
+}
+
+const range = (from: number, count: number) => Array.from({ length: count }, (_, index) => from + index);
+
+/**
+ * Proxies that fail as proxies: one refuses connections (then comes back),
+ * one refuses the credentials the worker was given (407). With
+ * STEAM_MAX_ATTEMPTS=1, a proxy failure that used a request's attempt would
+ * fail that request.
+ */
+describe('Steam egress pool: failing proxies', () => {
+  const names = isolatedNames('egress-failing');
+  let standIns: StandIns;
+  let refusing: ForwardProxy;
+  let locked: ForwardProxy;
+  let worker: TestWorker;
+  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  const output: string[] = [];
+  const spies: MockInstance[] = [];
+
+  function captureOutput(): void {
+    const keep = (...args: unknown[]) => {
+      const callback = args.at(-1);
+      output.push(
+        args
+          .filter((arg) => typeof arg !== 'function')
+          .map((arg) => (typeof arg === 'string' ? arg : Buffer.isBuffer(arg) ? arg.toString() : String(arg)))
+          .join(' '),
+      );
+      if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
+      return true;
+    };
+    for (const stream of [process.stdout, process.stderr]) {
+      spies.push(vi.spyOn(stream, 'write').mockImplementation(keep as typeof stream.write));
+    }
+    for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
+      spies.push(vi.spyOn(console, method).mockImplementation(keep));
+    }
+  }
+
+  beforeAll(async () => {
+    captureOutput();
+    standIns = await startStandIns();
+    refusing = await new ForwardProxy({ name: 'proxy-refusing' }).start();
+    locked = await new ForwardProxy({ name: 'proxy-locked', auth: { user: 'steam', pass: 'the-right-one' } }).start();
+    worker = await startTestWorker({
+      ...testEnvironment(standIns, names),
+      STEAM_RATE_LIMIT: '10',
+      STEAM_RATE_WINDOW_MS: '1000',
+      STEAM_PROXIES: `${refusing.url()},${locked.url({ user: 'steam', pass: WRONG_PASSWORD })}`,
+      STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
+      STEAM_MAX_ATTEMPTS: '1',
+      LOG_LEVEL: 'trace',
+    });
+    queues = await watchQueues(names);
+    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    for (const spy of spies) spy.mockRestore();
+    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
+    await queues?.rabbit.close();
+    await Promise.all([refusing?.stop(), locked?.stop(), standIns?.stop()]);
+  });
+
+  const resultOf = async (taskId: string, timeoutMs = 30_000) =>
+    (
+      await waitFor(
+        () => queues.results.find((message) => (message.body as Done).data.taskId === taskId),
+        timeoutMs,
+        `result of ${taskId}`,
+      )
+    ).body as Done;
+
+  const publishBatch = (taskId: string, appIds: number[], countries: string[]) =>
+    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.fetch', data: { taskId, appIds, countries } });
+
+  const health = async () => {
+    const response = await fetch(`${worker.url}/health`);
+    const text = await response.text();
+    const body = JSON.parse(text) as { status: string; details: Record<string, EgressHealth> };
+    return { httpStatus: response.status, status: body.status, details: body.details, text };
+  };
+
+  const appDetailsSince = (before: number) =>
+    standIns.steam.requests.slice(before).filter((request) => request.url.pathname === '/api/appdetails');
+
+  it('skips a proxy that refuses connections or the credentials, shows it failing, and spends no attempt on it', async () => {
+    await refusing.refuse();
+    const before = standIns.steam.requests.length;
+    const appIds = range(1, 10);
+
+    publishBatch('refused', appIds, ['DE', 'US']);
+    const result = await resultOf('refused');
+    const seen = await health();
+
+    expect(result).toEqual({ pattern: 'apps.fetch.done', data: { taskId: 'refused', updated: appIds, failed: [] } });
+    const requests = appDetailsSince(before);
+    expect(requests).toHaveLength(20);
+    expect(requests.every((request) => egressOf(request) === 'direct')).toBe(true);
+    // The worker did try the locked proxy, with the (wrong) credentials of its URL.
+    expect(locked.counts.authRefused).toBeGreaterThanOrEqual(1);
+    expect(locked.counts.forwarded).toBe(0);
+    // An egress never fails liveness.
+    expect(seen.httpStatus).toBe(200);
+    expect(seen.status).toBe('ok');
+    expect(seen.details['egress:direct']).toEqual({ status: 'up', state: 'ready' });
+    for (const proxy of [refusing, locked]) {
+      expect(seen.details[`egress:${proxy.label}`], proxy.name).toEqual({
+        status: 'up',
+        state: 'failing',
+        until: expect.any(String),
+      });
+    }
+  });
+
+  it('makes a failing proxy ready again once it is back and has carried a request', async () => {
+    await refusing.restore();
+    const key = `egress:${refusing.label}`;
+    // Its cooldown (doubled on each failure, at most 10 × STEAM_COOLDOWN_MS) ends first.
+    const { until } = (await health()).details[key]!;
+    expect(Date.parse(until!)).toBeLessThanOrEqual(Date.now() + 10 * COOLDOWN_MS + 500);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(until!) - Date.now()) + 100));
+    expect((await health()).details[key]!.state).toBe('failing');
+    const before = standIns.steam.requests.length;
+    const appIds = range(101, 10);
+
+    publishBatch('back', appIds, ['GB', 'JP']);
+    const result = await resultOf('back');
+
+    expect(result).toEqual({ pattern: 'apps.fetch.done', data: { taskId: 'back', updated: appIds, failed: [] } });
+    const throughRefusing = appDetailsSince(before).filter((request) => egressOf(request) === refusing.name);
+    expect(throughRefusing.length).toBeGreaterThanOrEqual(1);
+    const seen = await health();
+    expect(seen.details[key]).toEqual({ status: 'up', state: 'ready' });
+    expect(seen.details[`egress:${locked.label}`]).toEqual({
+      status: 'up',
+      state: 'failing',
+      until: expect.any(String),
+    });
+  });
+
+  it('never shows the proxy password in logs or on /health', async () => {
+    const seen = await health();
+    const basic = Buffer.from(`steam:${WRONG_PASSWORD}`).toString('base64');
+    const everything = [...output, seen.text, ...queues.results.map((message) => JSON.stringify(message.body))].join(
+      '\n',
+    );
+
+    expect(output.length).toBeGreaterThan(0);
+    expect(everything).not.toContain(WRONG_PASSWORD);
+    expect(everything).not.toContain(basic);
+  });
+});

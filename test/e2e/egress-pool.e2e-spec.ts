@@ -1,0 +1,355 @@
+import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
+
+import { SteamClient } from '../../src/steam/steam.client';
+
+import { egressOf, ForwardProxy } from '../support/forward-proxy';
+import { maxInSlidingWindow } from '../support/http-stand-in';
+import { waitFor } from '../support/rmq';
+import {
+  isolatedNames,
+  startStandIns,
+  startTestWorker,
+  StandIns,
+  testEnvironment,
+  TestWorker,
+  watchQueues,
+} from '../support/worker.harness';
+
+const LIMIT = 5;
+const WINDOW_MS = 1000;
+/**
+ * Arrivals at the proxies and the stand-in Steam (all in this one process,
+ * beside the workers) lag the worker's send by up to tens of ms on a busy
+ * machine; they are checked against a window this much shorter than W, which
+ * still catches a limiter that is not per egress or counts fixed windows.
+ * Starts (the workers' Steam calls) are checked against W itself.
+ */
+const HOP_JITTER_MS = 100;
+const COOLDOWN_MS = 3000;
+/** Needs URL encoding ('@'); the agents decode it. Scanned for in everything the worker says. */
+const PASSWORD = 'Pr0xyS3cret@pool';
+const SECRET_MARK = 'Pr0xyS3cret';
+const PROXY_USER = 'steam';
+
+interface Done {
+  pattern: string;
+  data: { taskId: string; updated: number[]; failed: { appId: number; countries: string[]; reason: string }[] };
+}
+
+interface EgressHealth {
+  status: string;
+  state: string;
+  until?: string;
+}
+
+const range = (from: number, count: number) => Array.from({ length: count }, (_, index) => from + index);
+
+/**
+ * The egress pool seen from outside: the host's own IP and two local forward
+ * proxies (one demanding basic auth) that tag what they forward, so the
+ * stand-in Steam knows each request's egress. Two worker instances share Redis.
+ */
+describe('Steam egress pool: direct and two proxies', () => {
+  const names = isolatedNames('egress-pool');
+  let standIns: StandIns;
+  let plain: ForwardProxy;
+  let authed: ForwardProxy;
+  let env: Record<string, string>;
+  const workers: TestWorker[] = [];
+  /** Every Steam call the workers started: when, through which egress (its label), by which worker. */
+  const starts: { at: number; egress: string; worker: number }[] = [];
+  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  /** Everything the workers wrote while this file ran, at LOG_LEVEL=trace. */
+  const output: string[] = [];
+  const spies: MockInstance[] = [];
+
+  function captureOutput(): void {
+    const keep = (...args: unknown[]) => {
+      const callback = args.at(-1);
+      const text = args.filter((arg) => typeof arg !== 'function');
+      output.push(
+        text
+          .map((arg) => (typeof arg === 'string' ? arg : Buffer.isBuffer(arg) ? arg.toString() : String(arg)))
+          .join(' '),
+      );
+      if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
+      return true;
+    };
+    for (const stream of [process.stdout, process.stderr]) {
+      spies.push(vi.spyOn(stream, 'write').mockImplementation(keep as typeof stream.write));
+    }
+    for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
+      spies.push(vi.spyOn(console, method).mockImplementation(keep));
+    }
+  }
+
+  async function startWorker(): Promise<TestWorker> {
+    const worker = await startTestWorker(env);
+    workers.push(worker);
+    const client = worker.app.get(SteamClient);
+    const call = client.call.bind(client);
+    const index = workers.length - 1;
+    vi.spyOn(client, 'call').mockImplementation((request, egress) => {
+      starts.push({ at: performance.now(), egress: egress.label, worker: index });
+      return call(request, egress);
+    });
+    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
+    return worker;
+  }
+
+  beforeAll(async () => {
+    captureOutput();
+    standIns = await startStandIns();
+    plain = await new ForwardProxy({ name: 'proxy-plain' }).start();
+    authed = await new ForwardProxy({ name: 'proxy-auth', auth: { user: PROXY_USER, pass: PASSWORD } }).start();
+    env = {
+      ...testEnvironment(standIns, names),
+      STEAM_RATE_LIMIT: String(LIMIT),
+      STEAM_RATE_WINDOW_MS: String(WINDOW_MS),
+      STEAM_PROXIES: `${plain.url()},${authed.url()}`,
+      STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
+      STEAM_MAX_ATTEMPTS: '2',
+      LOG_LEVEL: 'trace',
+    };
+    queues = await watchQueues(names);
+    await startWorker();
+  });
+
+  afterAll(async () => {
+    await Promise.all(workers.map((worker) => worker.close()));
+    for (const spy of spies) spy.mockRestore();
+    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
+    await queues?.rabbit.close();
+    await Promise.all([plain?.stop(), authed?.stop(), standIns?.stop()]);
+  });
+
+  const resultOf = async (taskId: string, timeoutMs = 30_000) =>
+    (
+      await waitFor(
+        () => queues.results.find((message) => (message.body as Done).data.taskId === taskId),
+        timeoutMs,
+        `result of ${taskId}`,
+      )
+    ).body as Done;
+
+  const publishBatch = (taskId: string, appIds: number[], countries: string[]) =>
+    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.fetch', data: { taskId, appIds, countries } });
+
+  const appDetailsSince = (before: number) =>
+    standIns.steam.requests.slice(before).filter((request) => request.url.pathname === '/api/appdetails');
+
+  /** Arrivals through each egress since `since` (performance.now()): at the proxy, or at Steam for direct. */
+  const arrivalsSince = (since: number) => ({
+    direct: standIns.steam.requests
+      .filter((request) => egressOf(request) === 'direct' && request.at >= since)
+      .map((request) => request.at),
+    [plain.name]: plain.arrivals.filter((at) => at >= since),
+    [authed.name]: authed.arrivals.filter((at) => at >= since),
+  });
+
+  /** Steam calls the workers started through each egress since `since`. */
+  const startsSince = (since: number) => ({
+    direct: starts.filter((start) => start.egress === 'direct' && start.at >= since).map((start) => start.at),
+    [plain.name]: starts.filter((start) => start.egress === plain.label && start.at >= since).map((start) => start.at),
+    [authed.name]: starts
+      .filter((start) => start.egress === authed.label && start.at >= since)
+      .map((start) => start.at),
+  });
+
+  const expectEveryEgressWithinLimit = (since: number) => {
+    for (const [egress, times] of Object.entries(startsSince(since))) {
+      expect(maxInSlidingWindow(times, WINDOW_MS), `most starts through ${egress} in one window`).toBeLessThanOrEqual(
+        LIMIT,
+      );
+    }
+    for (const [egress, times] of Object.entries(arrivalsSince(since))) {
+      expect(
+        maxInSlidingWindow(times, WINDOW_MS - HOP_JITTER_MS),
+        `most arrivals through ${egress} in one window`,
+      ).toBeLessThanOrEqual(LIMIT);
+    }
+  };
+
+  const egressHealth = async (worker = workers[0]!) => {
+    const response = await fetch(`${worker.url}/health`);
+    const text = await response.text();
+    const body = JSON.parse(text) as { status: string; details: Record<string, unknown> };
+    const egresses = Object.fromEntries(
+      Object.entries(body.details).filter(([key]) => key.startsWith('egress:')),
+    ) as Record<string, EgressHealth>;
+    return { httpStatus: response.status, status: body.status, egresses, text };
+  };
+
+  const waitUntilAllReady = () =>
+    waitFor(
+      async () => Object.values((await egressHealth()).egresses).every((egress) => egress.state === 'ready'),
+      10_000,
+      'every egress ready',
+    );
+
+  it('keeps each egress within L requests in any window, uses all of them, and goes about N times as fast', async () => {
+    const started = performance.now();
+    const before = standIns.steam.requests.length;
+    const appIds = range(101, 15);
+    const countries = ['DE', 'GB', 'US'];
+
+    publishBatch('spread', appIds, countries);
+    const result = await resultOf('spread');
+
+    expect(result).toEqual({ pattern: 'apps.fetch.done', data: { taskId: 'spread', updated: appIds, failed: [] } });
+    const requests = appDetailsSince(before);
+    expect(requests).toHaveLength(45);
+    expectEveryEgressWithinLimit(started);
+    const shares = Object.fromEntries(
+      ['direct', plain.name, authed.name].map((egress) => [
+        egress,
+        requests.filter((request) => egressOf(request) === egress).length,
+      ]),
+    );
+    // Every egress carried a fair part (a third each when all are alike).
+    for (const [egress, share] of Object.entries(shares)) {
+      expect(share, `requests through ${egress}`).toBeGreaterThanOrEqual(8);
+    }
+    // One egress alone needs (45 − 1) × W/L for them; three do it in about a
+    // third of that. Loose: at least twice as fast as one.
+    const times = requests.map((request) => request.at);
+    const span = Math.max(...times) - Math.min(...times);
+    expect(((45 - 1) * WINDOW_MS) / LIMIT / span).toBeGreaterThanOrEqual(2);
+  });
+
+  it('never lets two worker instances sharing Redis exceed any egress limit together', async () => {
+    await startWorker();
+    const started = performance.now();
+    const before = standIns.steam.requests.length;
+    const tasks = range(1, 6).map((task) => ({
+      taskId: `shared-${task}`,
+      appIds: [200 + task * 10 + 1, 200 + task * 10 + 2],
+    }));
+
+    for (const task of tasks) publishBatch(task.taskId, task.appIds, ['FR', 'JP', 'PL', 'US']);
+    const results = await Promise.all(tasks.map((task) => resultOf(task.taskId)));
+
+    expect(results).toEqual(
+      tasks.map((task) => ({
+        pattern: 'apps.fetch.done',
+        data: { taskId: task.taskId, updated: task.appIds, failed: [] },
+      })),
+    );
+    expect(appDetailsSince(before)).toHaveLength(48);
+    expectEveryEgressWithinLimit(started);
+    // Both instances sent Steam requests.
+    const by = (worker: number) => starts.filter((start) => start.at >= started && start.worker === worker).length;
+    expect([by(0) > 0, by(1) > 0]).toEqual([true, true]);
+  });
+
+  it('cools down a proxy that answers 429 and moves its share to the other egresses', async () => {
+    const started = performance.now();
+    const before = standIns.steam.requests.length;
+    const forwardedBefore = plain.counts.forwarded;
+    const appIds = range(301, 10);
+    plain.answerStatus(429);
+    try {
+      publishBatch('throttled', appIds, ['DE', 'US']);
+      await waitFor(() => plain.counts.answered >= 1, 10_000, 'a 429 from the proxy');
+      const cooling = await waitFor(
+        async () => {
+          const { egresses } = await egressHealth();
+          const state = egresses[`egress:${plain.label}`];
+          return state?.state === 'cooling' ? state : undefined;
+        },
+        5000,
+        'the proxy cooling down',
+      );
+      const now = Date.now();
+
+      expect(cooling).toEqual({ status: 'up', state: 'cooling', until: expect.any(String) });
+      expect(Date.parse(cooling.until!)).toBeGreaterThan(now);
+      expect(Date.parse(cooling.until!)).toBeLessThanOrEqual(now + COOLDOWN_MS + 500);
+      const result = await resultOf('throttled');
+      expect(result).toEqual({
+        pattern: 'apps.fetch.done',
+        data: { taskId: 'throttled', updated: appIds, failed: [] },
+      });
+      // 20 pairs take about 2 s on the two others, less than one cooldown:
+      // the proxy was asked once (twice on a slow day), the others did the rest.
+      expect(plain.counts.answered).toBeLessThanOrEqual(2);
+      const requests = appDetailsSince(before);
+      expect(requests).toHaveLength(20);
+      expect(requests.filter((request) => egressOf(request) === plain.name)).toHaveLength(0);
+      expect(plain.counts.forwarded).toBe(forwardedBefore);
+      expectEveryEgressWithinLimit(started);
+    } finally {
+      plain.answerStatus(undefined);
+    }
+    await waitUntilAllReady();
+  });
+
+  it('makes requests wait, using none of their attempts, while every egress cools down for its Retry-After', async () => {
+    const appIds = range(401, 6);
+    const throttled = new Set<string>();
+    // Steam answers the first request through each egress with a 429 and Retry-After: 2.
+    standIns.steam.script = ({ request }) => {
+      const egress = egressOf(request);
+      if (throttled.has(egress)) return undefined;
+      throttled.add(egress);
+      return { status: 429, body: null, headers: { 'Retry-After': '2' } };
+    };
+    try {
+      publishBatch('all-cooling', appIds, ['GB', 'US']);
+      const health = await waitFor(
+        async () => {
+          const seen = await egressHealth();
+          const states = Object.values(seen.egresses);
+          return states.length === 3 && states.every((egress) => egress.state === 'cooling') ? seen : undefined;
+        },
+        5000,
+        'every egress cooling down',
+      );
+      const now = Date.now();
+
+      // Liveness stays up: an egress never fails it.
+      expect(health.httpStatus).toBe(200);
+      expect(health.status).toBe('ok');
+      for (const [key, state] of Object.entries(health.egresses)) {
+        expect(state, key).toEqual({ status: 'up', state: 'cooling', until: expect.any(String) });
+        // Retry-After (2 s), not STEAM_COOLDOWN_MS (3 s).
+        expect(Date.parse(state.until!) - now, key).toBeLessThanOrEqual(2000 + 300);
+      }
+      const result = await resultOf('all-cooling');
+      // STEAM_MAX_ATTEMPTS is 2: a 429 took one attempt, the wait took none.
+      expect(result).toEqual({
+        pattern: 'apps.fetch.done',
+        data: { taskId: 'all-cooling', updated: appIds, failed: [] },
+      });
+      expect(throttled.size).toBe(3);
+    } finally {
+      standIns.steam.script = undefined;
+    }
+    await waitUntilAllReady();
+  });
+
+  it('lists every egress on /health by host and port, and never shows the proxy password anywhere', async () => {
+    const health = await egressHealth();
+
+    expect(health.httpStatus).toBe(200);
+    expect(health.egresses).toEqual({
+      'egress:direct': { status: 'up', state: 'ready' },
+      [`egress:${plain.label}`]: { status: 'up', state: 'ready' },
+      [`egress:${authed.label}`]: { status: 'up', state: 'ready' },
+    });
+    // The proxy with basic auth carried requests with the credentials of its URL.
+    expect(authed.counts.forwarded).toBeGreaterThan(10);
+    expect(authed.counts.authRefused).toBe(0);
+    const basic = Buffer.from(`${PROXY_USER}:${PASSWORD}`).toString('base64');
+    const everything = [
+      ...output,
+      health.text,
+      (await egressHealth(workers[1])).text,
+      await (await fetch(`${workers[0]!.url}/health/ready`)).text(),
+      ...queues.results.map((message) => JSON.stringify(message.body)),
+    ].join('\n');
+    expect(output.length).toBeGreaterThan(0);
+    expect(everything).not.toContain(SECRET_MARK);
+    expect(everything).not.toContain(basic);
+  });
+});
