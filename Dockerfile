@@ -45,8 +45,11 @@ RUN npm ci --omit=dev
 # runtime
 # ---------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+# Two malloc arenas: glibc's default (8 per core) lets RSS drift upwards with
+# per-thread fragmentation under large messages; the poison drill runs so too.
 ENV NODE_ENV=production \
-    NPM_CONFIG_UPDATE_NOTIFIER=false
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Owned by root, read-only for the process: the worker writes no files.
 COPY package.json package-lock.json ./

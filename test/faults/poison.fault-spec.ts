@@ -372,7 +372,8 @@ describe('drill: poison and fuzz', () => {
 
   beforeAll(async () => {
     await drill.start();
-    worker = await drill.spawn({ LOG_LEVEL: 'info', NODE_OPTIONS: '--inspect=127.0.0.1:0' });
+    // As in the Dockerfile: two malloc arenas keep RSS from drifting with thread-local fragmentation.
+    worker = await drill.spawn({ LOG_LEVEL: 'info', NODE_OPTIONS: '--inspect=127.0.0.1:0', MALLOC_ARENA_MAX: '2' });
     pid = worker.child.pid!;
   });
 
