@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { waitFor } from '../support/rmq';
 import { appDetailsEntry } from '../support/steam.stand-in';
-import { isolatedNames, startStandIns, startTestWorker, testEnvironment, watchQueues } from '../support/worker.harness';
+import { workerFixture } from '../support/worker.harness';
 
 /**
  * How a batch flows (CONTRACT.md §4 and STACK-NOTES "feed the queue from a
@@ -16,35 +16,24 @@ interface Envelope {
   data: { taskId: string } & Record<string, unknown>;
 }
 
-/** One worker with its own stand-ins, queues and Redis prefix. */
-async function startWorld(label: string, overrides: Record<string, string>) {
-  const names = isolatedNames(label);
-  const standIns = await startStandIns();
-  const worker = await startTestWorker({
-    ...testEnvironment(standIns, names),
-    ...overrides,
-  });
-  const queues = await watchQueues(names);
-  await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
+/** One worker with its own stand-ins, queues and Redis prefix, for the enclosing describe. */
+function useWorld(label: string, overrides: Record<string, string>) {
+  const fixture = workerFixture(label, () => overrides);
+  beforeAll(fixture.start);
+  afterAll(fixture.stop);
   return {
-    names,
-    standIns,
-    publish: (pattern: string, data: Record<string, unknown>) =>
-      queues.rabbit.publish(names.WORKER_QUEUE, { pattern, data }),
+    names: fixture.names,
+    get standIns() {
+      return fixture.standIns;
+    },
+    publish: (pattern: string, data: Record<string, unknown>) => fixture.publish({ pattern, data }),
     resultOf: async (taskId: string): Promise<Envelope> => {
       const found = await waitFor(
-        () => queues.results.find((message) => (message.body as Envelope).data.taskId === taskId),
+        () => fixture.results.find((message) => (message.body as Envelope).data.taskId === taskId),
         40_000,
         `result of ${taskId}`,
       );
       return found!.body as Envelope;
-    },
-    stop: async () => {
-      await worker.close();
-      await queues.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-      await queues.rabbit.close();
-      await standIns.stop();
-      await deleteRedisKeys(names.REDIS_PREFIX);
     },
   };
 }
@@ -52,18 +41,10 @@ async function startWorld(label: string, overrides: Record<string, string>) {
 const range = (from: number, count: number) => Array.from({ length: count }, (_, index) => from + index);
 
 describe('a batch fetched under a tight Steam rate limit', () => {
-  let world: Awaited<ReturnType<typeof startWorld>>;
-
-  beforeAll(async () => {
-    // Steam requests leave about 100 ms apart; the feed window stays at its default.
-    world = await startWorld('batch-overlap', {
-      STEAM_RATE_LIMIT: '10',
-      STEAM_RATE_WINDOW_MS: '1000',
-    });
-  });
-
-  afterAll(async () => {
-    await world?.stop();
+  // Steam requests leave about 100 ms apart; the feed window stays at its default.
+  const world = useWorld('batch-overlap', {
+    STEAM_RATE_LIMIT: '10',
+    STEAM_RATE_WINDOW_MS: '1000',
   });
 
   it('pushes the first pairs to the backend before the last pair is requested from Steam', async () => {
@@ -90,19 +71,17 @@ describe('a batch fetched under a tight Steam rate limit', () => {
 
 describe('a batch larger than STEAM_FEED_WINDOW', () => {
   const FEED_WINDOW = 4;
-  let world: Awaited<ReturnType<typeof startWorld>>;
+  const world = useWorld('batch-window', {
+    STEAM_FEED_WINDOW: String(FEED_WINDOW),
+  });
   let redis: Redis;
 
   beforeAll(async () => {
-    world = await startWorld('batch-window', {
-      STEAM_FEED_WINDOW: String(FEED_WINDOW),
-    });
     redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
   });
 
   afterAll(async () => {
     redis?.disconnect();
-    await world?.stop();
   });
 
   it('never has more than STEAM_FEED_WINDOW of its Steam requests waiting, active or delayed in Redis', async () => {
@@ -151,24 +130,3 @@ describe('a batch larger than STEAM_FEED_WINDOW', () => {
     expect(Math.max(...samples)).toBeLessThanOrEqual(FEED_WINDOW);
   });
 });
-
-/** Removes what a test worker left in Redis under its prefix. */
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis('redis://127.0.0.1:6379', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-  });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    /* best effort */
-  } finally {
-    redis.disconnect();
-  }
-}

@@ -1,18 +1,9 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { RecordedRequest } from '../support/http-stand-in';
 import { ReceivedMessage, waitFor } from '../support/rmq';
 import { appDetailsEntry } from '../support/steam.stand-in';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
+import { workerFixture } from '../support/worker.harness';
 
 /**
  * The batch rule of CONTRACT.md §2 (every requested app in exactly one list,
@@ -30,37 +21,20 @@ interface Envelope {
 }
 
 describe('apps.fetch and app.fetch batches', () => {
-  const names = isolatedNames('batch');
-  let standIns: StandIns;
-  let worker: TestWorker;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  const fixture = workerFixture('batch', () => ({
+    STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS),
+    BACKEND_MAX_ATTEMPTS: String(BACKEND_MAX_ATTEMPTS),
+    MAX_BATCH_APPS: String(MAX_BATCH_APPS),
+  }));
 
-  beforeAll(async () => {
-    standIns = await startStandIns();
-    worker = await startTestWorker({
-      ...testEnvironment(standIns, names),
-      STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS),
-      BACKEND_MAX_ATTEMPTS: String(BACKEND_MAX_ATTEMPTS),
-      MAX_BATCH_APPS: String(MAX_BATCH_APPS),
-    });
-    queues = await watchQueues(names);
-    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-  });
+  beforeAll(fixture.start);
+  afterAll(fixture.stop);
 
-  afterAll(async () => {
-    await worker?.close();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await standIns?.stop();
-    await deleteRedisKeys(names.REDIS_PREFIX);
-  });
-
-  const publish = (pattern: string, data: Record<string, unknown>) =>
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern, data });
+  const publish = (pattern: string, data: Record<string, unknown>) => fixture.publish({ pattern, data });
 
   const resultOf = async (taskId: string): Promise<Envelope> => {
     const message = await waitFor(
-      () => queues.results.find((received) => (received.body as Envelope).data.taskId === taskId),
+      () => fixture.results.find((received) => (received.body as Envelope).data.taskId === taskId),
       30_000,
       `result of ${taskId}`,
     );
@@ -68,22 +42,22 @@ describe('apps.fetch and app.fetch batches', () => {
   };
 
   const steamCalls = (appId: number, country: string) =>
-    standIns.steam.appDetailsRequests.filter(
+    fixture.standIns.steam.appDetailsRequests.filter(
       (request) =>
         request.url.searchParams.get('appids') === String(appId) && request.url.searchParams.get('cc') === country,
     );
 
   const pushes = (appId: number, country?: string): RecordedRequest[] =>
-    standIns.backend.requests.filter((request) => {
+    fixture.standIns.backend.requests.filter((request) => {
       const match = /^\/apps\/(\d+)\/countries\/([^/]+)$/.exec(request.url.pathname);
       return match !== null && Number(match[1]) === appId && (country === undefined || match[2] === country);
     });
 
   it('lists apps failing on Steam or rejected by the backend with only their failing countries, and the others as updated', async () => {
     // 1101 fails on Steam in FR every time; 1102 is rejected by the backend in DE.
-    standIns.steam.script = ({ appId, country }) =>
+    fixture.standIns.steam.script = ({ appId, country }) =>
       appId === 1101 && country === 'FR' ? { status: 500, text: '<html>Internal Server Error</html>' } : undefined;
-    standIns.backend.script = ({ appId, country }) =>
+    fixture.standIns.backend.script = ({ appId, country }) =>
       appId === 1102 && country === 'DE' ? { status: 422, body: { error: 'unprocessable' } } : undefined;
 
     publish('apps.fetch', {
@@ -107,8 +81,8 @@ describe('apps.fetch and app.fetch batches', () => {
     expect(pushes(1101, 'FR')).toHaveLength(0);
     expect(pushes(1102, 'DE')).toHaveLength(1);
     for (const appId of [1101, 1102, 1103, 1104]) {
-      expect(standIns.backend.stored.has(`${appId}/DE`)).toBe(appId !== 1102);
-      expect(standIns.backend.stored.has(`${appId}/FR`)).toBe(appId !== 1101);
+      expect(fixture.standIns.backend.stored.has(`${appId}/DE`)).toBe(appId !== 1102);
+      expect(fixture.standIns.backend.stored.has(`${appId}/FR`)).toBe(appId !== 1101);
     }
   });
 
@@ -119,9 +93,9 @@ describe('apps.fetch and app.fetch batches', () => {
       FR: [1201, 1202],
       GB: [1201, 1202, 1203],
     } as Record<string, number[]>;
-    standIns.steam.script = ({ appId, country }) =>
+    fixture.standIns.steam.script = ({ appId, country }) =>
       country === 'GB' && failing.GB!.includes(appId) ? { status: 503, body: null } : undefined;
-    standIns.backend.script = ({ appId, country }) => {
+    fixture.standIns.backend.script = ({ appId, country }) => {
       if (country === 'DE' && failing.DE!.includes(appId)) return { status: 409, body: { error: 'conflict' } };
       if (country === 'FR' && failing.FR!.includes(appId)) return { status: 503, body: { error: 'unavailable' } };
       return undefined;
@@ -153,8 +127,8 @@ describe('apps.fetch and app.fetch batches', () => {
 
   it('retries a push the backend answers 503 twice, then counts the app as updated', async () => {
     const answered = new Map<string, number>();
-    standIns.steam.script = undefined;
-    standIns.backend.script = ({ appId, country }) => {
+    fixture.standIns.steam.script = undefined;
+    fixture.standIns.backend.script = ({ appId, country }) => {
       if (appId !== 1301) return undefined;
       const attempt = (answered.get(country) ?? 0) + 1;
       answered.set(country, attempt);
@@ -173,7 +147,7 @@ describe('apps.fetch and app.fetch batches', () => {
     });
     expect(pushes(1301, 'DE')).toHaveLength(3);
     expect(pushes(1301, 'PL')).toHaveLength(3);
-    expect(standIns.backend.stored.get('1301/PL')).toMatchObject({
+    expect(fixture.standIns.backend.stored.get('1301/PL')).toMatchObject({
       appId: 1301,
       country: 'PL',
       available: true,
@@ -181,8 +155,8 @@ describe('apps.fetch and app.fetch batches', () => {
   });
 
   it('fails an app with backend_error, never as updated, when the backend stays down past BACKEND_MAX_ATTEMPTS', async () => {
-    standIns.steam.script = undefined;
-    standIns.backend.script = ({ appId }) =>
+    fixture.standIns.steam.script = undefined;
+    fixture.standIns.backend.script = ({ appId }) =>
       appId === 1401 ? { status: 503, body: { error: 'unavailable' } } : undefined;
 
     publish('apps.fetch', {
@@ -204,8 +178,8 @@ describe('apps.fetch and app.fetch batches', () => {
   });
 
   it('answers app.fetch with the app in failed when the backend rejects it', async () => {
-    standIns.steam.script = undefined;
-    standIns.backend.script = ({ appId }) =>
+    fixture.standIns.steam.script = undefined;
+    fixture.standIns.backend.script = ({ appId }) =>
       appId === 1501 ? { status: 400, body: { error: 'bad record' } } : undefined;
 
     publish('app.fetch', {
@@ -226,8 +200,8 @@ describe('apps.fetch and app.fetch batches', () => {
   });
 
   it('removes duplicate apps and countries and upper-cases countries before fetching and pushing', async () => {
-    standIns.steam.script = undefined;
-    standIns.backend.script = undefined;
+    fixture.standIns.steam.script = undefined;
+    fixture.standIns.backend.script = undefined;
 
     // Four appIds as sent: exactly MAX_BATCH_APPS, two once duplicates are removed.
     publish('apps.fetch', {
@@ -249,7 +223,7 @@ describe('apps.fetch and app.fetch batches', () => {
           .sort(),
       ).toEqual([`PUT /apps/${appId}/countries/DE`, `PUT /apps/${appId}/countries/FR`]);
     }
-    const fetchedCountries = standIns.steam.appDetailsRequests
+    const fetchedCountries = fixture.standIns.steam.appDetailsRequests
       .filter((request) => ['1601', '1602'].includes(request.url.searchParams.get('appids')!))
       .map((request) => request.url.searchParams.get('cc'));
     expect(fetchedCountries.sort()).toEqual(['DE', 'DE', 'FR', 'FR']);
@@ -265,9 +239,9 @@ describe('apps.fetch and app.fetch batches', () => {
         deep: [{ a: 1.5, b: [true, false] }],
       },
     };
-    standIns.steam.script = ({ appId }) =>
+    fixture.standIns.steam.script = ({ appId }) =>
       appId === 1701 ? { status: 200, body: { 1701: { success: true, data } } } : undefined;
-    standIns.backend.script = undefined;
+    fixture.standIns.backend.script = undefined;
     const before = Date.now();
 
     publish('apps.fetch', {
@@ -309,8 +283,8 @@ describe('apps.fetch and app.fetch batches', () => {
   });
 
   it('dead-letters a batch with more than MAX_BATCH_APPS appIds as sent, with task.failed invalid_task', async () => {
-    standIns.steam.script = undefined;
-    standIns.backend.script = undefined;
+    fixture.standIns.steam.script = undefined;
+    fixture.standIns.backend.script = undefined;
     // Five as sent, four once duplicates are removed: the limit counts them as sent.
     const envelope = {
       pattern: 'apps.fetch',
@@ -320,7 +294,7 @@ describe('apps.fetch and app.fetch batches', () => {
         countries: ['DE'],
       },
     };
-    queues.rabbit.publish(names.WORKER_QUEUE, envelope);
+    fixture.publish(envelope);
 
     expect(await resultOf('t-too-many')).toEqual({
       pattern: 'task.failed',
@@ -332,36 +306,19 @@ describe('apps.fetch and app.fetch batches', () => {
     });
     const deadLetter = await waitFor(
       () =>
-        queues.deadLetters.find((message: ReceivedMessage) => (message.body as Envelope).data?.taskId === 't-too-many'),
+        fixture.deadLetters.find(
+          (message: ReceivedMessage) => (message.body as Envelope).data?.taskId === 't-too-many',
+        ),
       10_000,
       'the dead-lettered batch',
     );
     expect(deadLetter!.body).toEqual(envelope);
-    const touched = standIns.steam.appDetailsRequests.filter((request) =>
+    const touched = fixture.standIns.steam.appDetailsRequests.filter((request) =>
       ['1801', '1802', '1803', '1804'].includes(request.url.searchParams.get('appids')!),
     );
     expect(touched).toHaveLength(0);
-    expect(queues.results.filter((message) => (message.body as Envelope).data.taskId === 't-too-many')).toHaveLength(1);
+    expect(fixture.results.filter((message) => (message.body as Envelope).data.taskId === 't-too-many')).toHaveLength(
+      1,
+    );
   });
 });
-
-/** Removes what a test worker left in Redis under its prefix. */
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis('redis://127.0.0.1:6379', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-  });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    /* best effort */
-  } finally {
-    redis.disconnect();
-  }
-}

@@ -3,15 +3,7 @@ import type { Options } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ReceivedMessage, waitFor } from '../support/rmq';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
+import { workerFixture } from '../support/worker.harness';
 
 interface ResultBody {
   pattern: string;
@@ -30,34 +22,21 @@ const bodyOf = (message: ReceivedMessage) => message.body as ResultBody;
 const hex = (content: Buffer) => content.toString('hex');
 
 describe('steam-worker with poison tasks', () => {
-  const names = isolatedNames('poison');
-  let standIns: StandIns;
-  let worker: TestWorker;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  const fixture = workerFixture('poison');
+  const { names } = fixture;
 
-  beforeAll(async () => {
-    standIns = await startStandIns();
-    worker = await startTestWorker(testEnvironment(standIns, names));
-    queues = await watchQueues(names);
-    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-  });
-
-  afterAll(async () => {
-    await worker?.close();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await standIns?.stop();
-  });
+  beforeAll(fixture.start);
+  afterAll(fixture.stop);
 
   /** Publishes raw bytes, a raw string or an envelope, exactly as given, and returns the bytes sent. */
   function publish(body: unknown, options: Options.Publish = {}): Buffer {
     const content = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    queues.rabbit.publish(names.WORKER_QUEUE, content, options);
+    fixture.publish(content, options);
     return content;
   }
 
   const resultWhere = (what: string, match: (body: ResultBody) => boolean) =>
-    waitFor(() => queues.results.find((message) => match(bodyOf(message))), 20_000, what);
+    waitFor(() => fixture.results.find((message) => match(bodyOf(message))), 20_000, what);
 
   const resultOf = (taskId: string) => resultWhere(`result of ${taskId}`, (body) => body.data?.taskId === taskId);
 
@@ -77,7 +56,7 @@ describe('steam-worker with poison tasks', () => {
   /** Waits until `sent.length` new dead letters arrived after `since`; they are exactly `sent`, as published. */
   async function expectDeadLettered(sent: Buffer[], since: number): Promise<ReceivedMessage[]> {
     const arrived = await waitFor(
-      () => (queues.deadLetters.length - since >= sent.length ? queues.deadLetters.slice(since) : undefined),
+      () => (fixture.deadLetters.length - since >= sent.length ? fixture.deadLetters.slice(since) : undefined),
       20_000,
       `${sent.length} dead letters`,
     );
@@ -90,10 +69,10 @@ describe('steam-worker with poison tasks', () => {
   }
 
   const taskFailedSince = (since: number) =>
-    queues.results.slice(since).filter((message) => bodyOf(message).pattern === 'task.failed');
+    fixture.results.slice(since).filter((message) => bodyOf(message).pattern === 'task.failed');
 
   it('dead-letters bodies that are not JSON objects at once, without a task.failed, and keeps serving', async () => {
-    const [deadSince, resultsSince] = [queues.deadLetters.length, queues.results.length];
+    const [deadSince, resultsSince] = [fixture.deadLetters.length, fixture.results.length];
     const sent = [
       publish('{"pattern": "app.fetch", "data": {"appId": 620,'),
       publish(Buffer.from([0xff, 0xfe, 0x7b])),
@@ -108,11 +87,11 @@ describe('steam-worker with poison tasks', () => {
     await expectDeadLettered(sent, deadSince);
     await served();
     expect(taskFailedSince(resultsSince)).toEqual([]);
-    expect(queues.deadLetters.length - deadSince).toBe(sent.length);
+    expect(fixture.deadLetters.length - deadSince).toBe(sent.length);
   });
 
   it('answers an unknown or missing pattern with task.failed invalid_task and dead-letters the task', async () => {
-    const [deadSince, resultsSince] = [queues.deadLetters.length, queues.results.length];
+    const [deadSince, resultsSince] = [fixture.deadLetters.length, fixture.results.length];
     const cases = [
       {
         taskId: 'p-unknown',
@@ -145,7 +124,7 @@ describe('steam-worker with poison tasks', () => {
   });
 
   it('rejects tasks whose fields fail validation with task.failed invalid_task echoing their taskId', async () => {
-    const [deadSince, resultsSince] = [queues.deadLetters.length, queues.results.length];
+    const [deadSince, resultsSince] = [fixture.deadLetters.length, fixture.results.length];
     const fetchOne = (taskId: string, fields: object) => ({
       pattern: 'app.fetch',
       data: { taskId, appId: 620, country: 'US', ...fields },
@@ -187,12 +166,12 @@ describe('steam-worker with poison tasks', () => {
     expect(taskFailedSince(resultsSince)).toHaveLength(cases.length);
     // None of them reached Steam.
     expect(
-      standIns.steam.appDetailsRequests.filter((request) => request.url.searchParams.get('appids') === '620'),
+      fixture.standIns.steam.appDetailsRequests.filter((request) => request.url.searchParams.get('appids') === '620'),
     ).toEqual([]);
   });
 
   it('gives a rejected task without a valid taskId a generated one, different for each task', async () => {
-    const [deadSince, resultsSince] = [queues.deadLetters.length, queues.results.length];
+    const [deadSince, resultsSince] = [fixture.deadLetters.length, fixture.results.length];
     const longTaskId = 'x'.repeat(129);
     // One pattern per case, so that each task.failed can be told apart.
     const cases = [
@@ -230,7 +209,7 @@ describe('steam-worker with poison tasks', () => {
   });
 
   it('rejects a task whose data is an array, with a generated taskId', async () => {
-    const [deadSince, resultsSince] = [queues.deadLetters.length, queues.results.length];
+    const [deadSince, resultsSince] = [fixture.deadLetters.length, fixture.results.length];
     const sent = [publish({ pattern: 'app.fetch', data: [{ taskId: 'in-array', appId: 620, country: 'US' }] })];
     const served = validTaskBehind();
 
@@ -267,7 +246,7 @@ describe('steam-worker with poison tasks', () => {
       pattern: 'apps.fetch.done',
       data: { taskId: 'v-extra-many', updated: [632], failed: [] },
     });
-    expect(standIns.backend.stored.get('631/US')).toMatchObject({ appId: 631, country: 'US', available: true });
+    expect(fixture.standIns.backend.stored.get('631/US')).toMatchObject({ appId: 631, country: 'US', available: true });
   });
 
   it('accepts country codes in any case and normalises them to upper case', async () => {
@@ -283,14 +262,14 @@ describe('steam-worker with poison tasks', () => {
       data: { taskId: 'v-mixed', updated: [642], failed: [] },
     });
     const countriesAsked = (appId: number) =>
-      standIns.steam.appDetailsRequests
+      fixture.standIns.steam.appDetailsRequests
         .filter((request) => request.url.searchParams.get('appids') === String(appId))
         .map((request) => request.url.searchParams.get('cc'))
         .sort();
     expect(countriesAsked(641)).toEqual(['DE']);
     expect(countriesAsked(642)).toEqual(['FR', 'GB']);
-    expect(standIns.backend.stored.get('641/DE')).toMatchObject({ appId: 641, country: 'DE' });
-    expect([...standIns.backend.stored.keys()].filter((key) => key.startsWith('642/')).sort()).toEqual([
+    expect(fixture.standIns.backend.stored.get('641/DE')).toMatchObject({ appId: 641, country: 'DE' });
+    expect([...fixture.standIns.backend.stored.keys()].filter((key) => key.startsWith('642/')).sort()).toEqual([
       '642/FR',
       '642/GB',
     ]);
@@ -321,6 +300,6 @@ describe('steam-worker with poison tasks', () => {
     expect(one).toMatch(UUID);
     expect(other).toMatch(UUID);
     expect(one).not.toBe(other);
-    expect(queues.results.filter((message) => bodyOf(message).data?.taskId === 'm-not-used')).toEqual([]);
+    expect(fixture.results.filter((message) => bodyOf(message).data?.taskId === 'm-not-used')).toEqual([]);
   });
 });

@@ -5,15 +5,7 @@ import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RabbitProbe, RABBITMQ_URL, ReceivedMessage, waitFor } from '../support/rmq';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
+import { isolatedNames, startTestWorker, testEnvironment, TestWorker, workerFixture } from '../support/worker.harness';
 
 interface ResultBody {
   pattern: string;
@@ -31,37 +23,27 @@ const bodyOf = (message: ReceivedMessage) => message.body as ResultBody;
 const REPLY_TIMEOUT_MS = 15_000;
 
 describe('steam-worker answering requests', () => {
-  const names = isolatedNames('rpc');
-  let standIns: StandIns;
-  let worker: TestWorker;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  const fixture = workerFixture('rpc');
+  const { names } = fixture;
   let replyQueue: string;
   const replies: Reply[] = [];
 
+  beforeAll(fixture.start);
+  afterAll(fixture.stop);
+
   beforeAll(async () => {
-    standIns = await startStandIns();
-    worker = await startTestWorker(testEnvironment(standIns, names));
-    queues = await watchQueues(names);
     // The orchestrator's own exclusive reply queue.
-    replyQueue = (await queues.rabbit.channel.assertQueue('', { exclusive: true, autoDelete: true })).queue;
-    await queues.rabbit.channel.consume(
+    replyQueue = (await fixture.rabbit.channel.assertQueue('', { exclusive: true, autoDelete: true })).queue;
+    await fixture.rabbit.channel.consume(
       replyQueue,
       (message) => message && replies.push({ body: JSON.parse(message.content.toString('utf8')), raw: message }),
       { noAck: true },
     );
-    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-  });
-
-  afterAll(async () => {
-    await worker?.close();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await standIns?.stop();
   });
 
   const resultOf = (taskId: string) =>
     waitFor(
-      () => queues.results.find((message) => bodyOf(message).data?.taskId === taskId),
+      () => fixture.results.find((message) => bodyOf(message).data?.taskId === taskId),
       20_000,
       `result of ${taskId}`,
     );
@@ -75,11 +57,7 @@ describe('steam-worker answering requests', () => {
 
   /** Publishes a request as any AMQP client would: `id` in the envelope, `reply_to` and `correlation_id` in the properties. */
   function request(pattern: string, data: object, correlationId: string): void {
-    queues.rabbit.publish(
-      names.WORKER_QUEUE,
-      { pattern, data, id: randomUUID() },
-      { replyTo: replyQueue, correlationId },
-    );
+    fixture.publish({ pattern, data, id: randomUUID() }, { replyTo: replyQueue, correlationId });
   }
 
   describe('with a raw AMQP client', () => {
@@ -130,7 +108,7 @@ describe('steam-worker answering requests', () => {
     });
 
     it('answers a request that fails validation with the task.failed error and dead-letters it', async () => {
-      const deadSince = queues.deadLetters.length;
+      const deadSince = fixture.deadLetters.length;
       request('app.fetch', { taskId: 'r-invalid', appId: 0, country: 'US' }, 'corr-invalid');
 
       const reply = await replyTo('corr-invalid');
@@ -140,11 +118,11 @@ describe('steam-worker answering requests', () => {
         pattern: 'task.failed',
         data: { taskId: 'r-invalid', pattern: 'app.fetch', error: (reply.body as { err: object }).err },
       });
-      await waitFor(() => queues.deadLetters.length > deadSince, 20_000, 'the dead letter');
+      await waitFor(() => fixture.deadLetters.length > deadSince, 20_000, 'the dead letter');
     });
 
     it('answers a request with an unknown pattern with the task.failed error', async () => {
-      const deadSince = queues.deadLetters.length;
+      const deadSince = fixture.deadLetters.length;
       request('app.delete', { taskId: 'r-unknown', appId: 621 }, 'corr-unknown');
 
       const failed = await resultOf('r-unknown');
@@ -157,19 +135,17 @@ describe('steam-worker answering requests', () => {
         },
       });
       // The reply goes out before the reject, so it is due once the task is dead-lettered.
-      await waitFor(() => queues.deadLetters.length > deadSince, 20_000, 'the dead letter');
+      await waitFor(() => fixture.deadLetters.length > deadSince, 20_000, 'the dead letter');
       const reply = await replyTo('corr-unknown', 5_000);
       expect(reply.body).toEqual({ err: (failed.body as { data: { error: object } }).data.error, isDisposed: true });
     });
 
     it('sends no reply for an event, even one with a reply_to', async () => {
-      queues.rabbit.publish(
-        names.WORKER_QUEUE,
+      fixture.publish(
         { pattern: 'app.fetch', data: { taskId: 'r-event', appId: 651, country: 'US' } },
         { replyTo: replyQueue, correlationId: 'corr-event' },
       );
-      queues.rabbit.publish(
-        names.WORKER_QUEUE,
+      fixture.publish(
         { pattern: 'app.fetch', data: { taskId: 'r-event-invalid', appId: 651, country: 'XX' } },
         { replyTo: replyQueue, correlationId: 'corr-event-invalid' },
       );
@@ -260,7 +236,11 @@ describe('steam-worker answering requests', () => {
         pattern: 'apps.fetch.done',
         data: { taskId: 'c-emit', updated: [671, 672], failed: [] },
       });
-      expect(standIns.backend.stored.get('671/JP')).toMatchObject({ appId: 671, country: 'JP', available: true });
+      expect(fixture.standIns.backend.stored.get('671/JP')).toMatchObject({
+        appId: 671,
+        country: 'JP',
+        available: true,
+      });
     });
   });
 
@@ -271,7 +251,7 @@ describe('steam-worker answering requests', () => {
     let deadLetters: ReceivedMessage[];
 
     beforeAll(async () => {
-      lostWorker = await startTestWorker(testEnvironment(standIns, lost));
+      lostWorker = await startTestWorker(testEnvironment(fixture.standIns, lost));
       probe = await RabbitProbe.connect();
       deadLetters = await probe.collect(`${lost.WORKER_QUEUE}.dlq`);
       await waitFor(async () => (await fetch(`${lostWorker.url}/health/ready`)).status === 200, 20_000, 'readiness');
@@ -292,7 +272,7 @@ describe('steam-worker answering requests', () => {
         data: { taskId: 'u-invalid', appId: 0, country: 'PL' },
       });
       const requestsFor777 = () =>
-        standIns.steam.appDetailsRequests.filter(
+        fixture.standIns.steam.appDetailsRequests.filter(
           (request) => request.url.searchParams.get('appids') === '777' && request.url.searchParams.get('cc') === 'PL',
         ).length;
 

@@ -1,10 +1,9 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Reply } from '../support/http-stand-in';
 import { waitFor } from '../support/rmq';
 import { appDetailsEntry, AppDetailsCall } from '../support/steam.stand-in';
-import { isolatedNames, startStandIns, startTestWorker, testEnvironment, watchQueues } from '../support/worker.harness';
+import { workerFixture } from '../support/worker.harness';
 
 /**
  * How the worker reads Steam's failures (CONTRACT.md §3): which are retried,
@@ -22,23 +21,19 @@ interface Envelope {
   data: { taskId: string } & Record<string, unknown>;
 }
 
-/** One worker with its own stand-ins, queues and Redis prefix. */
-async function startWorld(label: string, overrides: Record<string, string>) {
-  const names = isolatedNames(label);
-  const standIns = await startStandIns();
-  const worker = await startTestWorker({
-    ...testEnvironment(standIns, names),
-    ...overrides,
-  });
-  const queues = await watchQueues(names);
-  await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
+/** One worker with its own stand-ins, queues and Redis prefix, for the enclosing describe. */
+function useWorld(label: string, overrides: Record<string, string>) {
+  const fixture = workerFixture(label, () => overrides);
+  beforeAll(fixture.start);
+  afterAll(fixture.stop);
   return {
-    standIns,
-    publish: (pattern: string, data: Record<string, unknown>) =>
-      queues.rabbit.publish(names.WORKER_QUEUE, { pattern, data }),
+    get standIns() {
+      return fixture.standIns;
+    },
+    publish: (pattern: string, data: Record<string, unknown>) => fixture.publish({ pattern, data }),
     resultOf: async (taskId: string): Promise<Envelope> => {
       const found = await waitFor(
-        () => queues.results.find((message) => (message.body as Envelope).data.taskId === taskId),
+        () => fixture.results.find((message) => (message.body as Envelope).data.taskId === taskId),
         30_000,
         `result of ${taskId}`,
       );
@@ -46,23 +41,16 @@ async function startWorld(label: string, overrides: Record<string, string>) {
     },
     /** Arrival times of the appdetails requests for one (app, country), in order. */
     steamCalls: (appId: number, country: string) =>
-      standIns.steam.appDetailsRequests
+      fixture.standIns.steam.appDetailsRequests
         .filter(
           (request) =>
             request.url.searchParams.get('appids') === String(appId) && request.url.searchParams.get('cc') === country,
         )
         .map((request) => request.at),
-    stop: async () => {
-      await worker.close();
-      await queues.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-      await queues.rabbit.close();
-      await standIns.stop();
-      await deleteRedisKeys(names.REDIS_PREFIX);
-    },
   };
 }
 
-type World = Awaited<ReturnType<typeof startWorld>>;
+type World = ReturnType<typeof useWorld>;
 
 /** Scripts `reply` for the first appdetails request among `appIds`; returns when it arrived. */
 function failFirstRequest(
@@ -84,18 +72,10 @@ function failFirstRequest(
 }
 
 describe('Steam failures', () => {
-  let world: World;
-
-  beforeAll(async () => {
-    world = await startWorld('steam-failures', {
-      STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
-      STEAM_BACKOFF_MS: String(BACKOFF_MS),
-      STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS),
-    });
-  });
-
-  afterAll(async () => {
-    await world?.stop();
+  const world = useWorld('steam-failures', {
+    STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
+    STEAM_BACKOFF_MS: String(BACKOFF_MS),
+    STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS),
   });
 
   const coolingCases: { what: string; reply: Reply; pauseMs: number }[] = [
@@ -270,17 +250,9 @@ describe('Steam failures', () => {
 
 describe('Steam answering slower than STEAM_TIMEOUT_MS', () => {
   const TIMEOUT_MS = 300;
-  let world: World;
-
-  beforeAll(async () => {
-    world = await startWorld('steam-timeout', {
-      STEAM_TIMEOUT_MS: String(TIMEOUT_MS),
-      STEAM_BACKOFF_MS: '20',
-    });
-  });
-
-  afterAll(async () => {
-    await world?.stop();
+  const world = useWorld('steam-timeout', {
+    STEAM_TIMEOUT_MS: String(TIMEOUT_MS),
+    STEAM_BACKOFF_MS: '20',
   });
 
   it('abandons the slow request, retries it, and counts the app updated', async () => {
@@ -315,24 +287,3 @@ describe('Steam answering slower than STEAM_TIMEOUT_MS', () => {
     });
   });
 });
-
-/** Removes what a test worker left in Redis under its prefix. */
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis('redis://127.0.0.1:6379', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-  });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } catch {
-    /* best effort */
-  } finally {
-    redis.disconnect();
-  }
-}

@@ -1,57 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { waitFor } from '../support/rmq';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
+import { workerFixture } from '../support/worker.harness';
 
 describe('steam-worker tasks', () => {
-  const names = isolatedNames('tasks');
-  let standIns: StandIns;
-  let worker: TestWorker;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  const fixture = workerFixture('tasks');
 
-  beforeAll(async () => {
-    standIns = await startStandIns();
-    worker = await startTestWorker(testEnvironment(standIns, names));
-    queues = await watchQueues(names);
-    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-  });
-
-  afterAll(async () => {
-    await worker?.close();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await standIns?.stop();
-  });
+  beforeAll(fixture.start);
+  afterAll(fixture.stop);
 
   const resultOf = (taskId: string) =>
     waitFor(
-      () => queues.results.find((message) => (message.body as { data: { taskId: string } }).data.taskId === taskId),
+      () => fixture.results.find((message) => (message.body as { data: { taskId: string } }).data.taskId === taskId),
       20_000,
       `result of ${taskId}`,
     );
 
   it('fetches one app in one country and pushes it to the backend', async () => {
-    queues.rabbit.publish(names.WORKER_QUEUE, {
+    fixture.publish({
       pattern: 'app.fetch',
       data: { taskId: 't-one', appId: 621, country: 'de' },
     });
     const result = await resultOf('t-one');
     expect(result.body).toEqual({ pattern: 'app.fetch.done', data: { taskId: 't-one', updated: [621], failed: [] } });
-    const record = standIns.backend.stored.get('621/DE');
+    const record = fixture.standIns.backend.stored.get('621/DE');
     expect(record).toMatchObject({ appId: 621, country: 'DE', available: true });
     expect((record!.details as { price_overview: { currency: string } }).price_overview.currency).toBe('EUR');
   });
 
   it('fetches many apps in many countries', async () => {
-    queues.rabbit.publish(names.WORKER_QUEUE, {
+    fixture.publish({
       pattern: 'apps.fetch',
       data: { taskId: 't-many', appIds: [30, 10, 20, 10, 900000001], countries: ['us', 'GB', 'us'] },
     });
@@ -60,14 +38,14 @@ describe('steam-worker tasks', () => {
       pattern: 'apps.fetch.done',
       data: { taskId: 't-many', updated: [10, 20, 30, 900000001], failed: [] },
     });
-    expect(standIns.backend.stored.get('900000001/GB')).toMatchObject({ available: false, details: null });
-    expect(standIns.backend.stored.get('20/US')).toMatchObject({ available: true });
+    expect(fixture.standIns.backend.stored.get('900000001/GB')).toMatchObject({ available: false, details: null });
+    expect(fixture.standIns.backend.stored.get('20/US')).toMatchObject({ available: true });
   });
 
   it('lists every app id through the paged store API', async () => {
-    standIns.steam.appList = [50, 10, 40, 20, 30];
-    standIns.steam.pageSize = 2;
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.list', data: { taskId: 't-list' } });
+    fixture.standIns.steam.appList = [50, 10, 40, 20, 30];
+    fixture.standIns.steam.pageSize = 2;
+    fixture.publish({ pattern: 'apps.list', data: { taskId: 't-list' } });
     const result = await resultOf('t-list');
     expect(result.body).toEqual({
       pattern: 'apps.list.done',

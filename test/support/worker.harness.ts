@@ -1,5 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import type { Options } from 'amqplib';
+import { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
@@ -7,7 +9,7 @@ import { AppModule } from '../../src/app.module';
 import { jsonLogger, startWorker } from '../../src/bootstrap';
 import { AuthStandIn, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './auth.stand-in';
 import { BackendStandIn } from './backend.stand-in';
-import { RabbitProbe, RABBITMQ_URL } from './rmq';
+import { RabbitProbe, RABBITMQ_URL, ReceivedMessage, waitFor } from './rmq';
 import { SteamStandIn } from './steam.stand-in';
 
 /** Queue names and a Redis prefix of their own, so test files never see each other's state. */
@@ -93,4 +95,102 @@ export async function watchQueues(names: ReturnType<typeof isolatedNames>) {
   const results = await rabbit.collect(names.ORCHESTRATOR_QUEUE);
   const deadLetters = await rabbit.collect(`${names.WORKER_QUEUE}.dlq`);
   return { rabbit, results, deadLetters };
+}
+
+/** One worker with its own names, stand-ins and queue probes; its fields are set once `start` has run. */
+export interface WorkerFixture {
+  readonly names: ReturnType<typeof isolatedNames>;
+  readonly standIns: StandIns;
+  readonly worker: TestWorker;
+  readonly rabbit: RabbitProbe;
+  /** What arrived on the result queue since `start`. */
+  readonly results: ReceivedMessage[];
+  /** What arrived on the dead-letter queue since `start`. */
+  readonly deadLetters: ReceivedMessage[];
+  /** Publishes `task` (an envelope, a string or raw bytes) to the worker's queue. */
+  publish(task: unknown, options?: Options.Publish): void;
+  /** Starts the stand-ins, the worker and the queue probes, and waits until the worker is ready: pass to `beforeAll`. */
+  start(): Promise<void>;
+  /** Closes the worker, deletes its queues and Redis keys, closes the probe and stops the stand-ins: pass to `afterAll`. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything the e2e files repeat around one in-process worker. It registers no
+ * hooks itself (this file is also compiled for tools/, where `vitest` cannot be
+ * loaded), so a describe block does:
+ *
+ *   const fixture = workerFixture('label', (standIns) => ({ SOME_ENV: '1' }));
+ *   beforeAll(fixture.start);
+ *   afterAll(fixture.stop);
+ *
+ * `overrides` runs once the stand-ins are up and is spread over `testEnvironment`.
+ */
+export function workerFixture(
+  label: string,
+  overrides: (standIns: StandIns) => Record<string, string> = () => ({}),
+): WorkerFixture {
+  const names = isolatedNames(label);
+  let env: Record<string, string> | undefined;
+  let standIns: StandIns | undefined;
+  let worker: TestWorker | undefined;
+  let queues: Awaited<ReturnType<typeof watchQueues>> | undefined;
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`workerFixture(${label}): ${what} is not there before start() has run`);
+    return value;
+  };
+  return {
+    names,
+    get standIns() {
+      return started(standIns, 'standIns');
+    },
+    get worker() {
+      return started(worker, 'worker');
+    },
+    get rabbit() {
+      return started(queues, 'rabbit').rabbit;
+    },
+    get results() {
+      return started(queues, 'results').results;
+    },
+    get deadLetters() {
+      return started(queues, 'deadLetters').deadLetters;
+    },
+    publish(task, options) {
+      started(queues, 'rabbit').rabbit.publish(names.WORKER_QUEUE, task, options);
+    },
+    async start() {
+      standIns = await startStandIns();
+      env = { ...testEnvironment(standIns, names), ...overrides(standIns) };
+      const running = await startTestWorker(env);
+      worker = running;
+      queues = await watchQueues(names);
+      await waitFor(async () => (await fetch(`${running.url}/health/ready`)).status === 200, 20_000, 'readiness');
+    },
+    async stop() {
+      await worker?.close();
+      await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
+      await queues?.rabbit.close();
+      await standIns?.stop();
+      if (env) await deleteRedisKeys(env.REDIS_URL, names.REDIS_PREFIX);
+    },
+  };
+}
+
+/** Removes what a test worker left in Redis under its prefix (best effort). */
+async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    /* best effort */
+  } finally {
+    redis.disconnect();
+  }
 }
