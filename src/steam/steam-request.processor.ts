@@ -49,7 +49,8 @@ export class SteamRequestProcessor implements OnModuleInit {
       this.limiter.leaseTtlMs / 3,
     );
     try {
-      await sleep(reservation.startsInMs);
+      // setTimeout never fires in under 1 ms: a start that is due now does not wait.
+      if (reservation.startsInMs >= 1) await sleep(reservation.startsInMs);
       // The reserved start may have passed a while ago (a busy event loop):
       // the departure gate has the last word on when the request leaves.
       for (let waitMs = await this.limiter.depart(reservation); waitMs > 0;) {
@@ -63,7 +64,9 @@ export class SteamRequestProcessor implements OnModuleInit {
       return await this.onFailure(job, reservation, thrown);
     } finally {
       clearInterval(renewal);
-      await this.limiter.release(reservation).catch(() => undefined);
+      // Not awaited: this process' next reservation goes out on the same Redis
+      // connection after it, and a lost release only waits for the lease's expiry.
+      void this.limiter.release(reservation).catch(() => undefined);
     }
   }
 

@@ -29,7 +29,10 @@ export class SteamRequestQueue implements OnModuleInit {
   constructor(@InjectQueue(STEAM_QUEUE) private readonly queue: Queue) {}
 
   async onModuleInit(): Promise<void> {
-    this.queue.on('global:completed', (jobId: string, value: unknown) => this.settle(jobId, parse(value)));
+    this.queue.on('global:completed', (jobId: string, value: unknown) => {
+      // Every process hears every completion: parse only the answers this one waits for.
+      if (this.waiters.has(jobId)) this.settle(jobId, parse(value));
+    });
     this.queue.on('global:failed', (jobId: string, reason: unknown) =>
       this.waiters.get(jobId)?.reject(new SteamTransientError(`Steam job failed: ${String(reason)}`)),
     );

@@ -38,7 +38,8 @@ export abstract class HttpStandIn {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.onRequest(req, res));
-    this.server.keepAliveTimeout = 1000;
+    // Node's default: clients subtract a 1 s margin from the hint, so a shorter one is never reused.
+    this.server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return this;
   }

@@ -4,20 +4,16 @@ import { Redis } from 'ioredis';
 
 import { maxInSlidingWindow } from '../../test/support/http-stand-in';
 import { waitFor } from '../../test/support/rmq';
-import { SteamStandIn } from '../../test/support/steam.stand-in';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  testEnvironment,
-  watchQueues,
-} from '../../test/support/worker.harness';
+import { isolatedNames, testEnvironment, watchQueues } from '../../test/support/worker.harness';
+import { epochMs, startLeanStandIns } from './lean-stand-ins';
 import { deleteKeysUnder, REDIS_URL } from './redis-keys';
 import { fixed, Row, sleep } from './report';
+import { startRemoteSteam } from './steam-server';
+import { freePort, WorkerChild } from './worker-child';
 
 export const RATE = { limit: 10, windowMs: 2000, requests: 60 } as const;
 
-/** Where the stand-in Steam saw the requests of one workload arrive (performance.now()). */
+/** When the stand-in Steam saw the requests of one workload arrive (epoch ms, taken in its own process). */
 interface Arrivals {
   times: number[];
 }
@@ -52,25 +48,52 @@ function burstBatches(label: string, firstAppId: number): Batch[] {
 const ideal = (count: number) => ((count - 1) * RATE.windowMs) / RATE.limit;
 const span = (times: readonly number[]) => Math.max(...times) - Math.min(...times);
 
+/** Two built workers (`node dist/main.js`) on one REDIS_PREFIX and task queue. */
+async function startWorkers(env: Record<string, string>): Promise<WorkerChild[]> {
+  const workers: WorkerChild[] = [];
+  try {
+    for (let index = 0; index < 2; index++) {
+      const port = await freePort();
+      const worker = new WorkerChild({ ...env, HTTP_PORT: String(port), HTTP_HOST: '127.0.0.1' });
+      workers.push(worker);
+      await waitFor(
+        async () => {
+          if (worker.child.exitCode !== null) throw new Error(`a worker exited at start: ${worker.stderr.trim()}`);
+          return (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200;
+        },
+        30_000,
+        'a worker process to be ready',
+      );
+    }
+    return workers;
+  } catch (error) {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    throw error;
+  }
+}
+
 /**
- * Two steam-worker instances (in-process Nest apps on one REDIS_PREFIX and
- * one task queue), fed through RabbitMQ, against the stand-in Steam.
+ * Two steam-worker instances (child processes on one REDIS_PREFIX and one task
+ * queue), fed through RabbitMQ, against the stand-in Steam in a process of its own.
  */
 async function workerWorkloads(progress: (line: string) => void): Promise<Workloads> {
   const names = isolatedNames('bench-rate');
-  const standIns = await startStandIns();
-  const env = {
+  const standIns = await startLeanStandIns();
+  const steam = await startRemoteSteam(true);
+  const env: Record<string, string> = {
     ...testEnvironment(standIns, names),
+    STEAM_API_URL: steam.url,
+    STEAM_STORE_URL: steam.url,
     STEAM_RATE_LIMIT: String(RATE.limit),
     STEAM_RATE_WINDOW_MS: String(RATE.windowMs),
   };
+  // The product's default margin (2 % of W), not the e2e harness' wider one.
+  delete env.STEAM_RATE_MARGIN_MS;
   const queues = await watchQueues(names);
-  const workers = [await startTestWorker(env), await startTestWorker(env)];
+  let workers: WorkerChild[] = [];
   try {
-    for (const worker of workers) {
-      await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-    }
-    const arrivals = () => standIns.steam.appDetailsRequests.map((request) => request.at);
+    workers = await startWorkers(env);
+    const arrivals = steam.arrivals;
     const publish = (batch: Batch) =>
       queues.rabbit.publish(names.WORKER_QUEUE, {
         pattern: 'apps.fetch',
@@ -80,7 +103,9 @@ async function workerWorkloads(progress: (line: string) => void): Promise<Worklo
       const ids = new Set(batches.map((batch) => batch.taskId));
       const results = await waitFor(
         () => {
-          const found = queues.results.filter((message) => ids.has((message.body as { data: { taskId: string } }).data.taskId));
+          const found = queues.results.filter((message) =>
+            ids.has((message.body as { data: { taskId: string } }).data.taskId),
+          );
           return found.length >= ids.size && found;
         },
         60_000,
@@ -94,35 +119,36 @@ async function workerWorkloads(progress: (line: string) => void): Promise<Worklo
       }
     };
 
-    progress('(a) steam-worker: steady backlog of 60 requests from 6 apps.fetch tasks, 2 instances');
+    progress('(a) steam-worker: steady backlog of 60 requests from 6 apps.fetch tasks, 2 worker processes');
     const steadyBatches = range(0, 6).map((task) => ({
       taskId: `steady-${task}`,
       appIds: range(100 + task * 5, 5),
       countries: ['US', 'DE'],
     }));
-    let before = arrivals().length;
+    let before = (await arrivals()).length;
     steadyBatches.forEach(publish);
     await awaitResults(steadyBatches);
-    const steady = { times: arrivals().slice(before) };
+    const steady = { times: (await arrivals()).slice(before) };
 
     // Let the limiter's state lapse so the lone request starts at once.
     await sleep(RATE.windowMs);
     progress('(a) steam-worker: 1 request, then 59 more 0.9 W after it arrived');
-    before = arrivals().length;
+    before = (await arrivals()).length;
     const lone: Batch = { taskId: 'lone', appIds: [500], countries: ['US'] };
     publish(lone);
-    await waitFor(() => arrivals().length > before, 20_000, 'the lone request');
-    await sleep(arrivals()[before]! + 0.9 * RATE.windowMs - performance.now());
+    const loneAt = await waitFor(async () => (await arrivals())[before], 20_000, 'the lone request');
+    await sleep(loneAt + 0.9 * RATE.windowMs - epochMs(performance.now()));
     const burst = burstBatches('burst', 600);
     burst.forEach(publish);
     await awaitResults([lone, ...burst]);
-    const straddle = { times: arrivals().slice(before) };
+    const straddle = { times: (await arrivals()).slice(before) };
     return { steady, straddle };
   } finally {
-    await Promise.all(workers.map((worker) => worker.close().catch(() => undefined)));
+    await Promise.all(workers.map((worker) => worker.stop()));
     await queues.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
     await queues.rabbit.close();
     await standIns.stop();
+    await steam.stop();
     await dropKeys(names.REDIS_PREFIX);
   }
 }
@@ -134,7 +160,7 @@ async function workerWorkloads(progress: (line: string) => void): Promise<Worklo
  */
 async function bullWorkloads(progress: (line: string) => void): Promise<Workloads> {
   const { REDIS_PREFIX: prefix } = isolatedNames('bench-bull-limiter');
-  const steam = await new SteamStandIn().start();
+  const steam = await startRemoteSteam(true);
   const http = axios.create({ timeout: 5000 });
   const queues = [0, 1].map(
     () => new Bull('limited', { redis: REDIS_URL, prefix, limiter: { max: RATE.limit, duration: RATE.windowMs } }),
@@ -148,28 +174,31 @@ async function bullWorkloads(progress: (line: string) => void): Promise<Workload
       });
       await queue.isReady();
     }
-    const arrivals = () => steam.appDetailsRequests.map((request) => request.at);
+    const arrivals = steam.arrivals;
     const add = (appIds: number[]) =>
       queues[0]!.addBulk(
-        appIds.map((appId) => ({ data: { appId, country: 'US' }, opts: { removeOnComplete: true, removeOnFail: true } })),
+        appIds.map((appId) => ({
+          data: { appId, country: 'US' },
+          opts: { removeOnComplete: true, removeOnFail: true },
+        })),
       );
 
     progress('(a) Bull limiter: steady backlog of 60 jobs, 2 processors');
-    let before = arrivals().length;
+    let before = (await arrivals()).length;
     await add(range(100, RATE.requests));
-    await waitFor(() => arrivals().length >= before + RATE.requests, 60_000, 'the Bull backlog');
-    const steady = { times: arrivals().slice(before) };
+    await waitFor(async () => (await arrivals()).length >= before + RATE.requests, 60_000, 'the Bull backlog');
+    const steady = { times: (await arrivals()).slice(before) };
 
     // Let the fixed window lapse so the lone job opens a new one.
     await sleep(RATE.windowMs * 1.5);
     progress('(a) Bull limiter: 1 job, then 59 more 0.9 W after it arrived');
-    before = arrivals().length;
+    before = (await arrivals()).length;
     await add([500]);
-    await waitFor(() => arrivals().length > before, 20_000, 'the lone Bull job');
-    await sleep(arrivals()[before]! + 0.9 * RATE.windowMs - performance.now());
+    const loneAt = await waitFor(async () => (await arrivals())[before], 20_000, 'the lone Bull job');
+    await sleep(loneAt + 0.9 * RATE.windowMs - epochMs(performance.now()));
     await add(range(600, RATE.requests - 1));
-    await waitFor(() => arrivals().length >= before + RATE.requests, 60_000, 'the Bull burst');
-    const straddle = { times: arrivals().slice(before) };
+    await waitFor(async () => (await arrivals()).length >= before + RATE.requests, 60_000, 'the Bull burst');
+    const straddle = { times: (await arrivals()).slice(before) };
     return { steady, straddle };
   } finally {
     await Promise.all(queues.map((queue) => queue.close().catch(() => undefined)));
@@ -191,9 +220,29 @@ async function dropKeys(prefix: string): Promise<void> {
 export async function rateLimitBench(progress: (line: string) => void): Promise<Row[]> {
   // Both sides are light (5 requests a second each) and have their own stand-in, queue and prefix.
   const [worker, bull] = await Promise.all([workerWorkloads(progress), bullWorkloads(progress)]);
-  for (const [side, workloads] of [['steam-worker', worker], ['Bull', bull]] as const) {
+  for (const [side, workloads] of [
+    ['steam-worker', worker],
+    ['Bull', bull],
+  ] as const) {
     for (const [name, { times }] of Object.entries(workloads)) {
-      if (times.length !== RATE.requests) throw new Error(`${side} ${name}: ${times.length} requests reached Steam, expected ${RATE.requests}`);
+      if (times.length !== RATE.requests)
+        throw new Error(`${side} ${name}: ${times.length} requests reached Steam, expected ${RATE.requests}`);
+    }
+  }
+  if (process.env.BENCH_DEBUG) {
+    for (const [side, workloads] of [
+      ['steam-worker', worker],
+      ['Bull', bull],
+    ] as const) {
+      for (const [name, { times }] of Object.entries(workloads)) {
+        const sorted = [...times].sort((a, b) => a - b);
+        progress(
+          `${side} ${name} gaps (ms): ${sorted
+            .slice(1)
+            .map((time, index) => Math.round(time - sorted[index]!))
+            .join(' ')}`,
+        );
+      }
     }
   }
   const { limit: L, windowMs: W } = RATE;

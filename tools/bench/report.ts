@@ -48,13 +48,19 @@ export function formatTable(rows: readonly Row[]): string {
 /** Rows that say a part could not be measured, so the table still prints. */
 export function failedPart(part: string, error: unknown): Row[] {
   const message = error instanceof Error ? error.message : String(error);
-  return [{ part, measure: 'part failed to run', worker: message.slice(0, 100), comparison: '-', target: '-', ok: false }];
+  return [
+    { part, measure: 'part failed to run', worker: message.slice(0, 100), comparison: '-', target: '-', ok: false },
+  ];
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Runs `total` calls of `call(i)` with at most `concurrency` in flight; resolves with the elapsed ms. */
-export async function runPool(total: number, concurrency: number, call: (index: number) => Promise<unknown>): Promise<number> {
+export async function runPool(
+  total: number,
+  concurrency: number,
+  call: (index: number) => Promise<unknown>,
+): Promise<number> {
   let next = 0;
   const started = performance.now();
   const lane = async () => {

@@ -18,6 +18,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Child processes still running; killed if the bench exits early (deadline, crash). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Kills `child` when the bench exits, unless it has exited by then. */
+export function killOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+}
+
 /** The built worker (`node dist/main.js`) as a child process, so that its memory is its own. */
 export class WorkerChild {
   readonly child: ChildProcess;
@@ -31,7 +43,10 @@ export class WorkerChild {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.errors = (this.errors + chunk.toString()).slice(-2000)));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+    killOnExit(this.child);
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+    );
   }
 
   get pid(): number {

@@ -39,7 +39,7 @@ export interface StateChange {
  */
 @Injectable()
 export class EgressLimiter {
-  /** Reserved starts on one egress are W/L apart: a steady flow, no bursts. */
+  /** Reserved starts on one egress are (W + margin)/L apart: a steady flow, no bursts. */
   readonly spacingUs: number;
   /** The departure gate's window: W plus the margin (see DEPART). */
   readonly departureWindowUs: number;
@@ -50,8 +50,9 @@ export class EgressLimiter {
     private readonly redis: RedisClient,
   ) {
     const { rateWindowMs, rateLimit, rateMarginMs, timeoutMs } = config.steam;
-    this.spacingUs = Math.ceil((rateWindowMs * 1000) / rateLimit);
     this.departureWindowUs = (rateWindowMs + rateMarginMs) * 1000;
+    // The schedule keeps the gate's pace, so the gate only holds back starts that left late.
+    this.spacingUs = Math.ceil(this.departureWindowUs / rateLimit);
     this.leaseTtlMs = timeoutMs + 5000;
   }
 
