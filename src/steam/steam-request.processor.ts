@@ -49,14 +49,7 @@ export class SteamRequestProcessor implements OnModuleInit {
       this.limiter.leaseTtlMs / 3,
     );
     try {
-      // setTimeout never fires in under 1 ms: a start that is due now does not wait.
-      if (reservation.startsInMs >= 1) await sleep(reservation.startsInMs);
-      // The reserved start may have passed a while ago (a busy event loop):
-      // the departure gate has the last word on when the request leaves.
-      for (let waitMs = await this.limiter.depart(reservation); waitMs > 0;) {
-        await sleep(waitMs);
-        waitMs = await this.limiter.depart(reservation);
-      }
+      await this.waitForDeparture(reservation);
       const value = await this.client.call(job.data, reservation.egress);
       if (reservation.state === 'failing') await this.onEgressWorking(reservation);
       return { ok: true, value };
@@ -77,6 +70,19 @@ export class SteamRequestProcessor implements OnModuleInit {
       for (const egress of answer.recovered) this.logger.log(`Egress ${egress.label} is ready (cooldown over)`);
       if ('reservation' in answer) return answer.reservation;
       await sleep(Math.min(answer.retryInMs, MAX_WAIT_SLICE_MS));
+    }
+  }
+
+  /** Until the reserved start, then through the departure gate, unless the reservation passed it already. */
+  private async waitForDeparture(reservation: Reservation): Promise<void> {
+    if (reservation.departed) return;
+    // setTimeout never fires in under 1 ms: a start that is due now does not wait.
+    if (reservation.startsInMs >= 1) await sleep(reservation.startsInMs);
+    // The reserved start may have passed a while ago (a busy event loop):
+    // the departure gate has the last word on when the request leaves.
+    for (let waitMs = await this.limiter.depart(reservation); waitMs > 0;) {
+      await sleep(waitMs);
+      waitMs = await this.limiter.depart(reservation);
     }
   }
 

@@ -11,21 +11,37 @@ const PRELUDE = `
 local function whole(n) return string.format('%.0f', n) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+-- The departure gate: records a departure now when fewer than limit lie in the
+-- last window µs; returns 0 then, else the µs until the oldest leaves the window.
+local function depart(log, window, limit, id)
+  local horizon = now - window
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', whole(horizon))
+  if redis.call('ZCARD', log) < limit then
+    redis.call('ZADD', log, whole(now), id)
+    redis.call('PEXPIRE', log, math.ceil(window / 1000) + 1000)
+    return 0
+  end
+  local oldest = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) - horizon)
+end
 `;
 
 /**
  * Reserves the next request start on one egress.
  *
- * KEYS: four per egress, in pool order: next-start, leases, cooldown-until, state.
+ * KEYS: five per egress, in pool order: next-start, leases, cooldown-until,
+ *       state, departures.
  * ARGV[1] spacing between two starts on one egress, µs (≥ W/L)
  * ARGV[2] leases an egress carries at once (STEAM_EGRESS_CONCURRENCY)
  * ARGV[3] lease time to live, µs (renewed by its holder while it works)
  * ARGV[4] lease id
  * ARGV[5] longest wait before asking again while an egress is fully leased, µs
+ * ARGV[6], ARGV[7] the departure gate's window (µs) and limit (see DEPART)
  *
  * Returns {egress index (1-based), µs until the reserved start, its state,
- * indexes of egresses whose cooldown ended}, or {0, µs worth waiting, '', …}
- * when every egress is cooling down or fully leased.
+ * indexes of egresses whose cooldown ended, 1 when a start due now already
+ * passed the departure gate (saving the request a round trip)}, or
+ * {0, µs worth waiting, '', …} when every egress is cooling down or fully leased.
  *
  * Guarantee: on each egress, two granted starts are at least `spacing` apart,
  * so any window of W holds at most L starts. A start is reserved at most one
@@ -39,7 +55,7 @@ local limit = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local best, bestStart, shortestWait = 0, 0, -1
 local recovered = {}
-for i = 1, #KEYS, 4 do
+for i = 1, #KEYS, 5 do
   local wait = 0
   local coolUntil = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
   if coolUntil > now then
@@ -48,7 +64,7 @@ for i = 1, #KEYS, 4 do
     -- A cooldown that ran out by itself ends 'cooling'; 'failing' lasts until a success.
     if redis.call('GET', KEYS[i + 3]) == 'cooling' then
       redis.call('DEL', KEYS[i + 3])
-      recovered[#recovered + 1] = (i + 3) / 4
+      recovered[#recovered + 1] = (i + 4) / 5
     end
     redis.call('ZREMRANGEBYSCORE', KEYS[i + 1], '-inf', now)
     if redis.call('ZCARD', KEYS[i + 1]) >= limit then
@@ -59,7 +75,7 @@ for i = 1, #KEYS, 4 do
   if wait == 0 then
     local start = math.max(now, tonumber(redis.call('GET', KEYS[i]) or '0'))
     if best == 0 or start < bestStart then
-      best, bestStart = (i + 3) / 4, start
+      best, bestStart = (i + 4) / 5, start
     end
   elseif shortestWait < 0 or wait < shortestWait then
     shortestWait = wait
@@ -68,11 +84,15 @@ end
 if best == 0 then
   return {0, math.max(shortestWait, 1000), '', recovered}
 end
-local k = (best - 1) * 4 + 1
+local k = (best - 1) * 5 + 1
 redis.call('SET', KEYS[k], whole(bestStart + spacing), 'PX', math.ceil((bestStart + spacing - now) / 1000) + 1000)
 redis.call('ZADD', KEYS[k + 1], whole(bestStart + ttl), ARGV[4])
 redis.call('PEXPIRE', KEYS[k + 1], math.ceil((bestStart + ttl - now) / 1000))
-return {best, bestStart - now, redis.call('GET', KEYS[k + 3]) or 'ready', recovered}
+local departed = 0
+if bestStart <= now and depart(KEYS[k + 4], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[4]) == 0 then
+  departed = 1
+end
+return {best, bestStart - now, redis.call('GET', KEYS[k + 3]) or 'ready', recovered, departed}
 `;
 
 /**
@@ -89,16 +109,7 @@ return {best, bestStart - now, redis.call('GET', KEYS[k + 3]) or 'ready', recove
  * keeps every window of W at L or fewer.
  */
 export const DEPART = `${PRELUDE}
-local window = tonumber(ARGV[1])
-local horizon = now - window
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', whole(horizon))
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], whole(now), ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
-  return 0
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) - horizon)
+return depart(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
 `;
 
 /**

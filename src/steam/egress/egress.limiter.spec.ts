@@ -54,21 +54,23 @@ describe(EgressLimiter.name, () => {
       const { startsInMs } = reserved(await limiter.reserve([DIRECT_EGRESS]));
       starts.push(performance.now() + startsInMs);
     }
-    // (1000 + 20 ms margin) / 10; the local clock reads each answer a little late.
-    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(101);
+    // (1000 + 20 ms margin) / 10; the local clock reads each answer a few ms late or early.
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(97);
     expect(limiter.spacingUs).toBe(102_000);
   });
 
   it('lets L requests leave in any W + margin, however late their reserved starts were', async () => {
     const limiter = make({ rateLimit: 3, rateWindowMs: 300, rateMarginMs: 30, egressConcurrency: 10 });
     const reservation = reserved(await limiter.reserve([DIRECT_EGRESS]));
+    // A start due at once passes the gate within the reservation: the first of L.
+    expect(reservation.departed).toBe(true);
     const waits: number[] = [];
-    for (let i = 0; i < 4; i++) waits.push(await limiter.depart({ ...reservation, leaseId: `departure-${i}` }));
-    expect(waits.slice(0, 3)).toEqual([0, 0, 0]);
+    for (let i = 1; i < 4; i++) waits.push(await limiter.depart({ ...reservation, leaseId: `departure-${i}` }));
+    expect(waits.slice(0, 2)).toEqual([0, 0]);
     // The fourth waits until the first is W + margin behind it.
-    expect(waits[3]).toBeGreaterThan(300);
-    expect(waits[3]).toBeLessThanOrEqual(330);
-    await new Promise((resolve) => setTimeout(resolve, waits[3]!));
+    expect(waits[2]).toBeGreaterThan(300);
+    expect(waits[2]).toBeLessThanOrEqual(330);
+    await new Promise((resolve) => setTimeout(resolve, waits[2]!));
     expect(await limiter.depart({ ...reservation, leaseId: 'departure-late' })).toBe(0);
   });
 

@@ -20,6 +20,8 @@ export interface Reservation {
   startsInMs: number;
   /** The egress' state when it was reserved ('failing' ones are tried again after their cooldown). */
   state: EgressState;
+  /** Whether the start was due at once and already passed the departure gate. */
+  departed: boolean;
 }
 
 export type ReserveAnswer = ({ reservation: Reservation } | { retryInMs: number }) & {
@@ -63,8 +65,9 @@ export class EgressLimiter {
       this.key(egress, 'leases'),
       this.key(egress, 'cooldown'),
       this.key(egress, 'state'),
+      this.key(egress, 'departures'),
     ]);
-    const [index, waitUs, state, recoveredIndexes] = (await this.redis.redis.eval(
+    const [index, waitUs, state, recoveredIndexes, departed] = (await this.redis.redis.eval(
       RESERVE_START,
       keys.length,
       ...keys,
@@ -73,11 +76,13 @@ export class EgressLimiter {
       this.leaseTtlMs * 1000,
       leaseId,
       LEASE_RECHECK_US,
-    )) as [number, number, EgressState, number[]];
+      this.departureWindowUs,
+      this.config.steam.rateLimit,
+    )) as [number, number, EgressState, number[], number];
     const recovered = recoveredIndexes.map((i) => egresses[i - 1]!);
     if (index === 0) return { retryInMs: Math.ceil(waitUs / 1000), recovered };
     const egress = egresses[index - 1]!;
-    return { reservation: { egress, leaseId, startsInMs: waitUs / 1000, state }, recovered };
+    return { reservation: { egress, leaseId, startsInMs: waitUs / 1000, state, departed: departed === 1 }, recovered };
   }
 
   /**
