@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { OutputCapture } from '../support/output-capture';
 import { TEST_CLIENT_SECRET } from '../support/auth.stand-in';
 import { waitFor } from '../support/rmq';
 import {
@@ -33,32 +34,11 @@ describe('backend auth during batches', () => {
   let queues: Awaited<ReturnType<typeof watchQueues>>;
   let steamApiKey: string;
   /** Everything the worker wrote while this file ran, at LOG_LEVEL=trace. */
-  const output: string[] = [];
-  const spies: MockInstance[] = [];
-
-  function captureOutput(): void {
-    const keep = (...args: unknown[]) => {
-      const callback = args.at(-1);
-      const text = args.filter((arg) => typeof arg !== 'function');
-      output.push(
-        text
-          .map((arg) => (typeof arg === 'string' ? arg : Buffer.isBuffer(arg) ? arg.toString() : String(arg)))
-          .join(' '),
-      );
-      // A stream write's callback still runs, so nothing waits for output that never leaves.
-      if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
-      return true;
-    };
-    for (const stream of [process.stdout, process.stderr]) {
-      spies.push(vi.spyOn(stream, 'write').mockImplementation(keep as typeof stream.write));
-    }
-    for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-      spies.push(vi.spyOn(console, method).mockImplementation(keep));
-    }
-  }
+  const capture = new OutputCapture();
+  const output = capture.output;
 
   beforeAll(async () => {
-    captureOutput();
+    capture.start();
     standIns = await startStandIns();
     steamApiKey = standIns.steam.apiKey;
     worker = await startTestWorker({
@@ -73,7 +53,7 @@ describe('backend auth during batches', () => {
 
   afterAll(async () => {
     await worker?.close();
-    for (const spy of spies) spy.mockRestore();
+    capture.restore();
     await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
     await queues?.rabbit.close();
     await standIns?.stop();

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { OutputCapture } from '../support/output-capture';
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
 import { waitFor } from '../support/rmq';
 import {
@@ -41,31 +42,11 @@ describe('Steam egress pool: failing proxies', () => {
   let locked: ForwardProxy;
   let worker: TestWorker;
   let queues: Awaited<ReturnType<typeof watchQueues>>;
-  const output: string[] = [];
-  const spies: MockInstance[] = [];
-
-  function captureOutput(): void {
-    const keep = (...args: unknown[]) => {
-      const callback = args.at(-1);
-      output.push(
-        args
-          .filter((arg) => typeof arg !== 'function')
-          .map((arg) => (typeof arg === 'string' ? arg : Buffer.isBuffer(arg) ? arg.toString() : String(arg)))
-          .join(' '),
-      );
-      if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
-      return true;
-    };
-    for (const stream of [process.stdout, process.stderr]) {
-      spies.push(vi.spyOn(stream, 'write').mockImplementation(keep as typeof stream.write));
-    }
-    for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-      spies.push(vi.spyOn(console, method).mockImplementation(keep));
-    }
-  }
+  const capture = new OutputCapture();
+  const output = capture.output;
 
   beforeAll(async () => {
-    captureOutput();
+    capture.start();
     standIns = await startStandIns();
     refusing = await new ForwardProxy({ name: 'proxy-refusing' }).start();
     locked = await new ForwardProxy({ name: 'proxy-locked', auth: { user: 'steam', pass: 'the-right-one' } }).start();
@@ -84,7 +65,7 @@ describe('Steam egress pool: failing proxies', () => {
 
   afterAll(async () => {
     await worker?.close();
-    for (const spy of spies) spy.mockRestore();
+    capture.restore();
     await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
     await queues?.rabbit.close();
     await Promise.all([refusing?.stop(), locked?.stop(), standIns?.stop()]);

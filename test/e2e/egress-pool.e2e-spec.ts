@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, MockInstance, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { OutputCapture } from '../support/output-capture';
 import { SteamClient } from '../../src/steam/steam.client';
 
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
@@ -60,28 +61,8 @@ describe('Steam egress pool: direct and two proxies', () => {
   const starts: { at: number; egress: string; worker: number }[] = [];
   let queues: Awaited<ReturnType<typeof watchQueues>>;
   /** Everything the workers wrote while this file ran, at LOG_LEVEL=trace. */
-  const output: string[] = [];
-  const spies: MockInstance[] = [];
-
-  function captureOutput(): void {
-    const keep = (...args: unknown[]) => {
-      const callback = args.at(-1);
-      const text = args.filter((arg) => typeof arg !== 'function');
-      output.push(
-        text
-          .map((arg) => (typeof arg === 'string' ? arg : Buffer.isBuffer(arg) ? arg.toString() : String(arg)))
-          .join(' '),
-      );
-      if (typeof callback === 'function') queueMicrotask(() => (callback as () => void)());
-      return true;
-    };
-    for (const stream of [process.stdout, process.stderr]) {
-      spies.push(vi.spyOn(stream, 'write').mockImplementation(keep as typeof stream.write));
-    }
-    for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-      spies.push(vi.spyOn(console, method).mockImplementation(keep));
-    }
-  }
+  const capture = new OutputCapture();
+  const output = capture.output;
 
   async function startWorker(): Promise<TestWorker> {
     const worker = await startTestWorker(env);
@@ -98,7 +79,7 @@ describe('Steam egress pool: direct and two proxies', () => {
   }
 
   beforeAll(async () => {
-    captureOutput();
+    capture.start();
     standIns = await startStandIns();
     plain = await new ForwardProxy({ name: 'proxy-plain' }).start();
     authed = await new ForwardProxy({ name: 'proxy-auth', auth: { user: PROXY_USER, pass: PASSWORD } }).start();
@@ -117,7 +98,7 @@ describe('Steam egress pool: direct and two proxies', () => {
 
   afterAll(async () => {
     await Promise.all(workers.map((worker) => worker.close()));
-    for (const spy of spies) spy.mockRestore();
+    capture.restore();
     await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
     await queues?.rabbit.close();
     await Promise.all([plain?.stop(), authed?.stop(), standIns?.stop()]);
@@ -183,7 +164,7 @@ describe('Steam egress pool: direct and two proxies', () => {
   const waitUntilAllReady = () =>
     waitFor(
       async () => Object.values((await egressHealth()).egresses).every((egress) => egress.state === 'ready'),
-      10_000,
+      20_000,
       'every egress ready',
     );
 
