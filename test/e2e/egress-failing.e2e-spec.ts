@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { OutputCapture } from '../support/output-capture';
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
+import { FetchDone as Done, EgressHealth, range } from '../support/shapes';
 import { waitFor } from '../support/rmq';
 import {
   isolatedNames,
@@ -15,19 +16,6 @@ import {
 
 const COOLDOWN_MS = 500;
 const WRONG_PASSWORD = 'Wr0ngS3cret-pw';
-
-interface Done {
-  pattern: string;
-  data: { taskId: string; updated: number[]; failed: { appId: number; countries: string[]; reason: string }[] };
-}
-
-interface EgressHealth {
-  status: string;
-  state: string;
-  until?: string;
-}
-
-const range = (from: number, count: number) => Array.from({ length: count }, (_, index) => from + index);
 
 /**
  * Proxies that fail as proxies: one refuses connections (then comes back),

@@ -5,6 +5,7 @@ import { SteamClient } from '../../src/steam/steam.client';
 
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
 import { maxInSlidingWindow } from '../support/http-stand-in';
+import { FetchDone as Done, EgressHealth, range } from '../support/shapes';
 import { waitFor } from '../support/rmq';
 import {
   isolatedNames,
@@ -31,19 +32,6 @@ const COOLDOWN_MS = 3000;
 const PASSWORD = 'Pr0xyS3cret@pool';
 const SECRET_MARK = 'Pr0xyS3cret';
 const PROXY_USER = 'steam';
-
-interface Done {
-  pattern: string;
-  data: { taskId: string; updated: number[]; failed: { appId: number; countries: string[]; reason: string }[] };
-}
-
-interface EgressHealth {
-  status: string;
-  state: string;
-  until?: string;
-}
-
-const range = (from: number, count: number) => Array.from({ length: count }, (_, index) => from + index);
 
 /**
  * The egress pool seen from outside: the host's own IP and two local forward

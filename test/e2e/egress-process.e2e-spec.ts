@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
+import { FetchDone as Done, EgressHealth } from '../support/shapes';
 import { waitFor } from '../support/rmq';
 import { TlsSteam } from '../support/tls-steam';
 import {
@@ -18,17 +19,6 @@ import { spawnWorker, WorkerProcess } from '../support/worker.process';
 
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'main.js'));
 const PASSWORD = 'Tunn3lS3cret-pw';
-
-interface Done {
-  pattern: string;
-  data: { taskId: string; updated: number[]; failed: { appId: number; countries: string[]; reason: string }[] };
-}
-
-interface EgressHealth {
-  status: string;
-  state: string;
-  until?: string;
-}
 
 const randomPort = () => String(20000 + Math.floor(Math.random() * 20000));
 
