@@ -5,27 +5,46 @@ import type { Job, Queue } from 'bull';
 import { backoffDelay } from '../common/backoff';
 import { sleep } from '../common/sleep';
 import { WorkerConfig } from '../config/worker-config';
-import { EgressLimiter, Reservation } from './egress/egress.limiter';
+import { DepartureGate } from './egress/departure.gate';
+import { EgressLimiter, Reservation, StateChange } from './egress/egress.limiter';
 import { EgressPool } from './egress/egress.pool';
 import { RetryLater, STEAM_QUEUE } from './steam-queue.constants';
 import { SteamClient } from './steam.client';
 import type { Egress } from './egress/egress';
-import { asSteamError, SteamError, steamFailureAction, SteamRateLimitedError } from './steam.errors';
+import {
+  asSteamError,
+  SteamError,
+  steamFailureAction,
+  SteamRateLimitedError,
+  SteamRequestCancelledError,
+} from './steam.errors';
 import { describeRequest, SteamOutcome, SteamRequest } from './steam-request';
 
 /** Longest single sleep while waiting for an egress, so that a closing queue is noticed. */
 const MAX_WAIT_SLICE_MS = 1000;
+/** Pause before asking the limiter again after Redis failed to answer. */
+const LIMITER_RETRY_MS = 1000;
 
 type SteamJob = Job<SteamRequest & { requestsMade?: number }>;
+
+/** Why a job in flight was stopped from outside: the worker is shutting down. */
+class HandedBack extends Error {
+  override readonly name = 'HandedBack';
+}
 
 /**
  * Runs each Steam job: waits for an egress slot (spacing, lease, cooldown in
  * Redis), makes the one HTTP call, and decides what a failure leads to. Every
- * attempt is a job run and so passes the limiter again.
+ * attempt is a job run and so passes the limiter again. Only Steam's own
+ * answers are Steam failures: when Redis cannot answer the limiter, the job
+ * waits or goes back to the queue without using an attempt.
  */
 @Injectable()
 export class SteamRequestProcessor implements OnModuleInit {
   private readonly logger = new Logger(SteamRequestProcessor.name);
+  /** One per job this process is running: aborted when the worker stops. */
+  private readonly running = new Set<AbortController>();
+  private stopping = false;
 
   constructor(
     @InjectQueue(STEAM_QUEUE) private readonly queue: Queue,
@@ -42,18 +61,58 @@ export class SteamRequestProcessor implements OnModuleInit {
     void this.queue.process('*', concurrency, (job: SteamJob) => this.process(job));
   }
 
+  /**
+   * Shutdown: takes no further job and hands back the ones running, aborting
+   * their HTTP calls, so that Bull's close() does not wait for a slow Steam.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const controller of this.running) controller.abort(new HandedBack('the worker is shutting down'));
+    await this.queue.pause(true, true).catch(() => undefined);
+  }
+
   async process(job: SteamJob): Promise<SteamOutcome> {
-    const reservation = await this.waitForEgress(job);
+    const stopped = new AbortController();
+    this.running.add(stopped);
+    try {
+      return await this.processOnce(job, stopped.signal);
+    } catch (thrown) {
+      if (stopped.signal.aborted || thrown instanceof HandedBack) {
+        throw new RetryLater(`${describeRequest(job.data)} handed back: the worker is stopping`, 0);
+      }
+      throw thrown;
+    } finally {
+      this.running.delete(stopped);
+    }
+  }
+
+  private async processOnce(job: SteamJob, signal: AbortSignal): Promise<SteamOutcome> {
+    const reservation = await this.waitForEgress(job, signal);
     const renewal = setInterval(
       () => void this.limiter.renew(reservation).catch(() => undefined),
       this.limiter.leaseTtlMs / 3,
     );
     try {
-      await this.waitForDeparture(reservation);
-      const value = await this.client.call(job.data, reservation.egress);
+      // setTimeout never fires in under 1 ms: a start that is due now does not wait.
+      if (reservation.startsInMs >= 1) await sleep(reservation.startsInMs, signal);
+      const gate = new DepartureGate(this.limiter, reservation, String(job.id), this.config.steam.rateMarginMs);
+      // Through the gate now, and again at the socket if the request got there late.
+      await this.untilRedisAnswers(() => gate.pass(signal), signal);
+      const beforeSend = () => gate.pass(signal);
+      const value = await this.client.call(job.data, reservation.egress, { beforeSend, signal });
+      if (gate.lateDepartures > 0) {
+        this.logger.debug(`${describeRequest(job.data)} reached its socket late; passed the gate again`);
+      }
       if (reservation.state === 'failing') await this.onEgressWorking(reservation);
       return { ok: true, value };
     } catch (thrown) {
+      if (thrown instanceof SteamRequestCancelledError)
+        return { ok: false, kind: 'cancelled', message: thrown.message };
+      if (signal.aborted) throw thrown;
+      // The gate at the socket could not reach Redis (nothing was sent), or Redis failed us after the answer.
+      if (!(thrown instanceof SteamError)) {
+        throw new RetryLater(`limiter unavailable: ${(thrown as Error)?.message}`, LIMITER_RETRY_MS);
+      }
       return await this.onFailure(job, reservation, thrown);
     } finally {
       clearInterval(renewal);
@@ -63,26 +122,31 @@ export class SteamRequestProcessor implements OnModuleInit {
     }
   }
 
-  private async waitForEgress(job: SteamJob): Promise<Reservation> {
+  private async waitForEgress(job: SteamJob, signal: AbortSignal): Promise<Reservation> {
     for (;;) {
-      if (isClosing(this.queue)) throw new RetryLater(`queue closing; ${describeRequest(job.data)} handed back`, 0);
-      const answer = await this.limiter.reserve(this.pool.egresses);
+      if (this.stopping || isClosing(this.queue)) {
+        throw new RetryLater(`queue closing; ${describeRequest(job.data)} handed back`, 0);
+      }
+      const answer = await this.untilRedisAnswers(() => this.limiter.reserve(this.pool.egresses), signal);
       for (const egress of answer.recovered) this.logger.log(`Egress ${egress.label} is ready (cooldown over)`);
       if ('reservation' in answer) return answer.reservation;
-      await sleep(Math.min(answer.retryInMs, MAX_WAIT_SLICE_MS));
+      await sleep(Math.min(answer.retryInMs, MAX_WAIT_SLICE_MS), signal);
     }
   }
 
-  /** Until the reserved start, then through the departure gate, unless the reservation passed it already. */
-  private async waitForDeparture(reservation: Reservation): Promise<void> {
-    if (reservation.departed) return;
-    // setTimeout never fires in under 1 ms: a start that is due now does not wait.
-    if (reservation.startsInMs >= 1) await sleep(reservation.startsInMs);
-    // The reserved start may have passed a while ago (a busy event loop):
-    // the departure gate has the last word on when the request leaves.
-    for (let waitMs = await this.limiter.depart(reservation); waitMs > 0;) {
-      await sleep(waitMs);
-      waitMs = await this.limiter.depart(reservation);
+  /**
+   * Runs a limiter call until Redis answers it: an outage makes the request
+   * wait (no attempt used, no Steam failure), however long it lasts.
+   */
+  private async untilRedisAnswers<T>(call: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    for (let failures = 0; ; failures++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (error instanceof SteamRequestCancelledError || signal.aborted) throw error;
+        if (failures === 0) this.logger.warn(`Egress limiter unavailable, waiting: ${(error as Error).message}`);
+        await sleep(LIMITER_RETRY_MS, signal);
+      }
     }
   }
 
@@ -108,18 +172,24 @@ export class SteamRequestProcessor implements OnModuleInit {
   }
 
   private async pauseEgress(egress: Egress, state: 'cooling' | 'failing', error: SteamError): Promise<void> {
-    const change =
-      state === 'failing'
-        ? await this.limiter.markFailing(egress)
-        : await this.limiter.coolDown(
-            egress,
-            (error instanceof SteamRateLimitedError ? error.retryAfterMs : undefined) ?? this.config.steam.cooldownMs,
-          );
-    if (change.before !== change.after) {
+    const change = await this.changeState(egress, state, error).catch((redisError: Error) => {
+      this.logger.warn(`Could not pause egress ${egress.label}: ${redisError.message}`);
+      return undefined;
+    });
+    if (change && change.before !== change.after) {
       this.logger.warn(
         `Egress ${egress.label} is ${change.after} until ${change.until.toISOString()}: ${error.message}`,
       );
     }
+  }
+
+  private changeState(egress: Egress, state: 'cooling' | 'failing', error: SteamError): Promise<StateChange> {
+    return state === 'failing'
+      ? this.limiter.markFailing(egress)
+      : this.limiter.coolDown(
+          egress,
+          (error instanceof SteamRateLimitedError ? error.retryAfterMs : undefined) ?? this.config.steam.cooldownMs,
+        );
   }
 
   private async onEgressWorking(reservation: Reservation): Promise<void> {

@@ -4,9 +4,19 @@ import type { Queue } from 'bull';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 
+import { sleep } from '../common/sleep';
+import { EgressLimiter } from './egress/egress.limiter';
 import { STEAM_JOB_OPTIONS, STEAM_QUEUE } from './steam-queue.constants';
-import { SteamKeyRefusedError, SteamPermanentError, SteamTransientError } from './steam.errors';
+import {
+  SteamKeyRefusedError,
+  SteamPermanentError,
+  SteamRequestCancelledError,
+  SteamTransientError,
+} from './steam.errors';
 import type { SteamOutcome, SteamRequest, SteamResult } from './steam-request';
+
+/** Pause before adding a job again, or running a failed one again, after Redis failed. */
+const REDIS_RETRY_MS = 1000;
 
 interface Waiter {
   /** What to add again if Redis comes back without the job. */
@@ -20,32 +30,35 @@ interface Waiter {
  * with its answer. One pair of Bull listeners serves every waiting caller of
  * the process (a map from job id to its promise), instead of one
  * `job.finished()` each, which would cost O(waiting) per completion.
+ *
+ * Only Steam's own answers end a request in a SteamError: a job that Bull
+ * failed for any other reason (Redis errors in the limiter, stalled too often)
+ * is run again, and a job that cannot be added while Redis is away is added
+ * once it is back. The caller waits; no Steam failure is reported.
  */
 @Injectable()
 export class SteamRequestQueue implements OnModuleInit {
   private readonly logger = new Logger(SteamRequestQueue.name);
   private readonly waiters = new Map<string, Waiter>();
 
-  constructor(@InjectQueue(STEAM_QUEUE) private readonly queue: Queue) {}
+  constructor(
+    @InjectQueue(STEAM_QUEUE) private readonly queue: Queue,
+    private readonly limiter: EgressLimiter,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     this.queue.on('global:completed', (jobId: string, value: unknown) => {
       // Every process hears every completion: parse only the answers this one waits for.
       if (this.waiters.has(jobId)) this.settle(jobId, parse(value));
     });
-    this.queue.on('global:failed', (jobId: string, reason: unknown) =>
-      this.waiters.get(jobId)?.reject(new SteamTransientError(`Steam job failed: ${String(reason)}`)),
-    );
+    this.queue.on('global:failed', (jobId: string, reason: unknown) => {
+      if (this.waiters.has(jobId)) void this.runAgain(jobId, String(reason));
+    });
     this.queue.on('error', (error: Error) => this.logger.warn(`Steam queue: ${error.message}`));
     await this.queue.isReady();
     // Completions announced while the subscriber was reconnecting are lost:
     // read the outcome of every waiting job from Redis again.
     (this.queue as Queue & { eclient: Redis }).eclient.on('ready', () => void this.reconcile());
-  }
-
-  /** Number of callers of this process waiting for a Steam answer. */
-  get waiting(): number {
-    return this.waiters.size;
   }
 
   /**
@@ -63,18 +76,51 @@ export class SteamRequestQueue implements OnModuleInit {
     outcome.catch(() => undefined);
     const onAbort = () => {
       this.waiters.get(jobId)?.reject(signal!.reason as Error);
+      // Taken off the queue if no process has it yet, else stopped at the departure gate.
       void this.queue
         .getJob(jobId)
         .then((job) => job?.remove())
+        .catch(() => this.limiter.cancel(jobId))
         .catch(() => undefined);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await this.queue.add(request.kind, request, { ...STEAM_JOB_OPTIONS, jobId });
+      await this.add(request, jobId, signal);
       return unwrap(await outcome) as SteamResult<R>;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.waiters.delete(jobId);
+    }
+  }
+
+  /** Adds the job, waiting while Redis is away (adding it twice under one id is a no-op). */
+  private async add(request: SteamRequest, jobId: string, signal?: AbortSignal): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      try {
+        await this.queue.add(request.kind, request, { ...STEAM_JOB_OPTIONS, jobId });
+        return;
+      } catch (error) {
+        signal?.throwIfAborted();
+        if (failures === 0) this.logger.warn(`Cannot add a Steam job, waiting for Redis: ${(error as Error).message}`);
+        await sleep(REDIS_RETRY_MS, signal);
+      }
+    }
+  }
+
+  /** A job Bull failed for a reason that is not Steam's: run it again, its data (attempts made) kept. */
+  private async runAgain(jobId: string, reason: string): Promise<void> {
+    this.logger.warn(`Steam job ${jobId} failed outside Steam (${reason}); running it again`);
+    for (;;) {
+      await sleep(REDIS_RETRY_MS);
+      if (!this.waiters.has(jobId)) return;
+      try {
+        const job = await this.queue.getJob(jobId);
+        if (!job) return void (await this.add(this.waiters.get(jobId)!.request, jobId));
+        if (await job.isFailed()) await job.retry();
+        return;
+      } catch (error) {
+        this.logger.debug(`Could not run Steam job ${jobId} again yet: ${(error as Error).message}`);
+      }
     }
   }
 
@@ -98,8 +144,7 @@ export class SteamRequestQueue implements OnModuleInit {
       }
       const state = await job.getState().catch(() => undefined);
       if (state === 'completed') this.settle(jobId, job.returnvalue as SteamOutcome);
-      if (state === 'failed')
-        this.waiters.get(jobId)?.reject(new SteamTransientError(`Steam job failed: ${job.failedReason}`));
+      if (state === 'failed') void this.runAgain(jobId, job.failedReason ?? 'failed');
     }
   }
 }
@@ -112,5 +157,6 @@ function unwrap(outcome: SteamOutcome): unknown {
   if (outcome.ok) return outcome.value;
   if (outcome.kind === 'key_refused') throw new SteamKeyRefusedError(outcome.message);
   if (outcome.kind === 'permanent') throw new SteamPermanentError(outcome.message);
+  if (outcome.kind === 'cancelled') throw new SteamRequestCancelledError();
   throw new SteamTransientError(outcome.message);
 }

@@ -33,7 +33,8 @@ export type SteamResult<R extends SteamRequest> = R extends AppDetailsRequest ? 
 
 /** What a Steam job resolves with: the answer, or why it gave up. */
 export type SteamOutcome<T = unknown> =
-  { ok: true; value: T } | { ok: false; kind: 'permanent' | 'key_refused' | 'exhausted'; message: string };
+  | { ok: true; value: T }
+  | { ok: false; kind: 'permanent' | 'key_refused' | 'exhausted' | 'cancelled'; message: string };
 
 export function describeRequest(request: SteamRequest): string {
   return request.kind === 'appdetails'

@@ -15,6 +15,7 @@ import {
   asSteamError,
 } from './steam.errors';
 import type { AppDetails, AppListPage, SteamRequest } from './steam-request';
+import { GatedCall, SteamCallOptions } from './gated.call';
 
 const APP_LIST_PAGE_SIZE = 50_000;
 /** Through a proxy, these mean the proxy (not Steam) could not be used. */
@@ -27,6 +28,8 @@ const PROXY_FAILURE_CODES = new Set([
   'ENETUNREACH',
 ]);
 const APP_LIST_TYPES = ['games', 'dlc', 'software', 'videos', 'hardware'];
+/** A `Retry-After` pauses an egress for at most this many times STEAM_COOLDOWN_MS. */
+const MAX_COOLDOWN_FACTOR = 10;
 
 /**
  * Plain HTTP to Steam, one call per method, through the egress it is given.
@@ -40,17 +43,18 @@ export class SteamClient {
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
   ) {}
 
-  async call(request: SteamRequest, egress: Egress): Promise<AppDetails | AppListPage> {
+  async call(request: SteamRequest, egress: Egress, options?: SteamCallOptions): Promise<AppDetails | AppListPage> {
     return request.kind === 'appdetails'
-      ? this.appDetails(request.appId, request.country, egress)
-      : this.appListPage(request.lastAppId, egress);
+      ? this.appDetails(request.appId, request.country, egress, options)
+      : this.appListPage(request.lastAppId, egress, options);
   }
 
-  async appDetails(appId: number, country: string, egress: Egress): Promise<AppDetails> {
+  async appDetails(appId: number, country: string, egress: Egress, options?: SteamCallOptions): Promise<AppDetails> {
     const { storeUrl, language } = this.config.steam;
-    const response = await this.get(`${storeUrl}/api/appdetails`, { appids: appId, cc: country, l: language }, egress);
+    const params = { appids: appId, cc: country, l: language };
+    const response = await this.get(`${storeUrl}/api/appdetails`, params, egress, options);
     if (response.status === 403) {
-      throw new SteamRateLimitedError('Steam store answered 403 (IP blocked)', retryAfterMs(response));
+      throw new SteamRateLimitedError('Steam store answered 403 (IP blocked)', this.retryAfterMs(response));
     }
     this.throwUnlessOk(response, 'appdetails');
     const entry = (response.data as Record<string, unknown> | null)?.[String(appId)] as
@@ -63,7 +67,7 @@ export class SteamClient {
       : { available: false, details: null };
   }
 
-  async appListPage(lastAppId: number, egress: Egress): Promise<AppListPage> {
+  async appListPage(lastAppId: number, egress: Egress, options?: SteamCallOptions): Promise<AppListPage> {
     const { apiUrl, apiKey } = this.config.steam;
     if (!apiKey) throw new SteamKeyRefusedError('STEAM_API_KEY is not set');
     const params: Record<string, string | number | boolean> = {
@@ -72,7 +76,7 @@ export class SteamClient {
       last_appid: lastAppId,
     };
     for (const type of APP_LIST_TYPES) params[`include_${type}`] = true;
-    const response = await this.get(`${apiUrl}/IStoreService/GetAppList/v1/`, params, egress);
+    const response = await this.get(`${apiUrl}/IStoreService/GetAppList/v1/`, params, egress, options);
     if (response.status === 403) {
       throw new SteamKeyRefusedError('Steam refused STEAM_API_KEY (403)');
     }
@@ -87,7 +91,8 @@ export class SteamClient {
     return hasMore ? { appIds, nextAppId: page.last_appid } : { appIds };
   }
 
-  private async get(url: string, params: object, egress: Egress): Promise<AxiosResponse> {
+  private async get(url: string, params: object, egress: Egress, options?: SteamCallOptions): Promise<AxiosResponse> {
+    const call = new GatedCall(this.config.steam.timeoutMs, options);
     let response: AxiosResponse;
     try {
       // The module's axios instance, without the Observable wrapper: on this hot
@@ -100,8 +105,15 @@ export class SteamClient {
         proxy: false,
         validateStatus: () => true,
         responseType: 'json',
+        // Bounded by the call as a whole, not by the socket's idle time.
+        timeout: 0,
+        signal: call.signal,
+        transport: call.transport(url),
       });
     } catch (error) {
+      if (call.refusal !== undefined) throw call.refusal;
+      if (options?.signal?.aborted) throw options.signal.reason;
+      if (call.timedOut) throw call.signal.reason;
       // Timeouts, resets and refused connections: the key is in the URL, so only
       // the error's code and message travel on, never the request config.
       const description = describeNetworkError(error);
@@ -110,6 +122,8 @@ export class SteamClient {
         throw new SteamEgressError(`Proxy ${egress.label} failed: ${description}`);
       }
       throw asSteamError(new Error(description));
+    } finally {
+      call.finish();
     }
     if (egress.isProxy && this.failedAsProxy(response, url, egress)) {
       throw new SteamEgressError(`Proxy ${egress.label} answered ${response.status} itself`);
@@ -128,10 +142,14 @@ export class SteamClient {
     return response.status === 502;
   }
 
+  private retryAfterMs(response: AxiosResponse): number | undefined {
+    return retryAfterMs(response.headers['retry-after'], MAX_COOLDOWN_FACTOR * this.config.steam.cooldownMs);
+  }
+
   private throwUnlessOk(response: AxiosResponse, what: string): void {
     const { status } = response;
     if (status === 429) {
-      throw new SteamRateLimitedError(`Steam ${what} answered 429`, retryAfterMs(response));
+      throw new SteamRateLimitedError(`Steam ${what} answered 429`, this.retryAfterMs(response));
     }
     if (status >= 500) throw new SteamTransientError(`Steam ${what} answered ${status}`);
     if (status !== 200) throw new SteamPermanentError(`Steam ${what} answered ${status}`);
@@ -141,11 +159,22 @@ export class SteamClient {
   }
 }
 
-function retryAfterMs(response: AxiosResponse): number | undefined {
-  const header = response.headers['retry-after'] as string | undefined;
-  if (!header) return undefined;
+/**
+ * `Retry-After` in ms (seconds or an HTTP date), or undefined when absent or
+ * unreadable. Never more than `maxMs`: one answer must not pause an egress for
+ * every replica until next year.
+ */
+export function retryAfterMs(header: unknown, maxMs: number): number | undefined {
+  if (typeof header !== 'string' || !header.trim()) return undefined;
   const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  let ms: number;
+  if (Number.isFinite(seconds)) {
+    if (seconds < 0) return undefined;
+    ms = Math.ceil(seconds * 1000);
+  } else {
+    const date = Date.parse(header);
+    if (Number.isNaN(date)) return undefined;
+    ms = Math.max(0, date - Date.now());
+  }
+  return Math.min(ms, maxMs);
 }

@@ -50,6 +50,18 @@ export class SteamKeyRefusedError extends SteamError {
   readonly kind = 'key_refused';
 }
 
+/**
+ * The caller withdrew a request before it left (its batch stopped fetching):
+ * nothing was sent to Steam. Not a Steam failure.
+ */
+export class SteamRequestCancelledError extends Error {
+  override readonly name = 'SteamRequestCancelledError';
+
+  constructor() {
+    super('Steam request withdrawn before it left');
+  }
+}
+
 export interface SteamFailureAction {
   retry: boolean;
   /** What becomes of the egress the request went through. */

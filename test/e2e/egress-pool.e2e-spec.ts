@@ -58,9 +58,9 @@ describe('Steam egress pool: direct and two proxies', () => {
     const client = worker.app.get(SteamClient);
     const call = client.call.bind(client);
     const index = workers.length - 1;
-    vi.spyOn(client, 'call').mockImplementation((request, egress) => {
+    vi.spyOn(client, 'call').mockImplementation((request, egress, options) => {
       starts.push({ at: performance.now(), egress: egress.label, worker: index });
-      return call(request, egress);
+      return call(request, egress, options);
     });
     await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
     return worker;

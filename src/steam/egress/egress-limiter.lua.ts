@@ -13,9 +13,11 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 -- The departure gate: records a departure now when fewer than limit lie in the
 -- last window µs; returns 0 then, else the µs until the oldest leaves the window.
+-- A request that passes again (it left its socket late) replaces its own record.
 local function depart(log, window, limit, id)
   local horizon = now - window
   redis.call('ZREMRANGEBYSCORE', log, '-inf', whole(horizon))
+  redis.call('ZREM', log, id)
   if redis.call('ZCARD', log) < limit then
     redis.call('ZADD', log, whole(now), id)
     redis.call('PEXPIRE', log, math.ceil(window / 1000) + 1000)
@@ -100,15 +102,22 @@ return {best, bestStart - now, redis.call('GET', KEYS[k + 3]) or 'ready', recove
  * egress' departures. A reserved start can leave the event loop late, so the
  * schedule alone does not bound departures; this does, in Redis time.
  *
- * KEYS[1] departures; ARGV[1] window µs (W + margin), ARGV[2] limit L,
+ * KEYS[1] departures, KEYS[2] cooldown-until, KEYS[3] the request's
+ * cancellation mark; ARGV[1] window µs (W + margin), ARGV[2] limit L,
  * ARGV[3] a unique id for this departure.
- * Returns 0 when the request may leave now (and records it), else µs to wait.
+ * Returns 0 when the request may leave now (and records it), -1 when it was
+ * cancelled (it must not leave at all), else µs to wait.
  *
- * Guarantee: every interval of length W + margin holds at most L recorded
+ * Guarantees: every interval of length W + margin holds at most L recorded
  * departures, so a request that leaves up to `margin` after its record still
- * keeps every window of W at L or fewer.
+ * keeps every window of W at L or fewer (the caller passes again when it
+ * would leave later). A paused egress (a 429 arrived after this request had
+ * reserved its start) lets nothing leave until its cooldown ends.
  */
 export const DEPART = `${PRELUDE}
+if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+local coolUntil = tonumber(redis.call('GET', KEYS[2]) or '0')
+if coolUntil > now then return coolUntil - now end
 return depart(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
 `;
 

@@ -26,6 +26,11 @@ function limiterFor(steam: Partial<WorkerConfig['steam']>): { limiter: EgressLim
   return { limiter: new EgressLimiter(config, redis), redis };
 }
 
+function waitOf(answer: number | 'cancelled'): number {
+  if (answer === 'cancelled') throw new Error('expected a wait, not a cancellation');
+  return answer;
+}
+
 function reserved(answer: Awaited<ReturnType<EgressLimiter['reserve']>>): Reservation {
   if (!('reservation' in answer)) throw new Error(`expected a reservation, got a wait of ${answer.retryInMs} ms`);
   return answer.reservation;
@@ -65,13 +70,47 @@ describe(EgressLimiter.name, () => {
     // A start due at once passes the gate within the reservation: the first of L.
     expect(reservation.departed).toBe(true);
     const waits: number[] = [];
-    for (let i = 1; i < 4; i++) waits.push(await limiter.depart({ ...reservation, leaseId: `departure-${i}` }));
+    for (let i = 1; i < 4; i++)
+      waits.push(waitOf(await limiter.depart({ ...reservation, leaseId: `departure-${i}` }, 'r')));
     expect(waits.slice(0, 2)).toEqual([0, 0]);
     // The fourth waits until the first is W + margin behind it.
     expect(waits[2]).toBeGreaterThan(300);
     expect(waits[2]).toBeLessThanOrEqual(330);
     await new Promise((resolve) => setTimeout(resolve, waits[2]!));
-    expect(await limiter.depart({ ...reservation, leaseId: 'departure-late' })).toBe(0);
+    expect(await limiter.depart({ ...reservation, leaseId: 'departure-late' }, 'r')).toBe(0);
+  });
+
+  it('lets a request that passes the gate again replace its own departure instead of adding one', async () => {
+    const limiter = make({ rateLimit: 2, rateWindowMs: 5000, rateMarginMs: 30, egressConcurrency: 10 });
+    const first = reserved(await limiter.reserve([DIRECT_EGRESS]));
+    const second = { ...first, leaseId: 'second' };
+    expect(await limiter.depart(second, 'r2')).toBe(0);
+    // Both were recorded (L = 2); passing again does not count a third.
+    expect(await limiter.depart(second, 'r2')).toBe(0);
+    expect(await limiter.depart(first, 'r1')).toBe(0);
+    expect(waitOf(await limiter.depart({ ...first, leaseId: 'third' }, 'r3'))).toBeGreaterThan(4000);
+  });
+
+  it('lets no reserved start leave while its egress cools down after a 429', async () => {
+    const limiter = make({ egressConcurrency: 3, rateLimit: 100 });
+    const reservations = [
+      reserved(await limiter.reserve([DIRECT_EGRESS])),
+      reserved(await limiter.reserve([DIRECT_EGRESS])),
+    ];
+    await limiter.coolDown(DIRECT_EGRESS, 2000);
+    for (const reservation of reservations) {
+      expect(waitOf(await limiter.depart({ ...reservation, departed: false }, reservation.leaseId))).toBeGreaterThan(
+        1500,
+      );
+    }
+  });
+
+  it('never lets a cancelled request leave (the mark is in Redis, read by every process)', async () => {
+    const limiter = make();
+    const reservation = reserved(await limiter.reserve([DIRECT_EGRESS]));
+    await limiter.cancel('job-7');
+    expect(await limiter.depart(reservation, 'job-7')).toBe('cancelled');
+    expect(await limiter.depart({ ...reservation, leaseId: 'another' }, 'job-8')).toBe(0);
   });
 
   it('holds no more than STEAM_EGRESS_CONCURRENCY leases on an egress, and frees one on release', async () => {

@@ -10,6 +10,8 @@ import { DEPART, MARK_WORKING, PAUSE_EGRESS, RENEW_LEASE, RESERVE_START } from '
 const LEASE_RECHECK_US = 50_000;
 /** A failing proxy's cooldown doubles per consecutive failure up to this many times STEAM_COOLDOWN_MS. */
 const MAX_FAILURE_FACTOR = 10;
+/** A cancelled request's mark lasts longer than any wait for a departure. */
+const CANCELLATION_TTL_MS = 3_600_000;
 
 export type EgressState = 'ready' | 'cooling' | 'failing';
 
@@ -22,6 +24,8 @@ export interface Reservation {
   state: EgressState;
   /** Whether the start was due at once and already passed the departure gate. */
   departed: boolean;
+  /** performance.now() when the reservation was asked for (a departure it recorded is no older). */
+  askedAt: number;
 }
 
 export type ReserveAnswer = ({ reservation: Reservation } | { retryInMs: number }) & {
@@ -60,6 +64,7 @@ export class EgressLimiter {
 
   async reserve(egresses: readonly Egress[]): Promise<ReserveAnswer> {
     const leaseId = randomUUID();
+    const askedAt = performance.now();
     const keys = egresses.flatMap((egress) => [
       this.key(egress, 'next'),
       this.key(egress, 'leases'),
@@ -82,23 +87,36 @@ export class EgressLimiter {
     const recovered = recoveredIndexes.map((i) => egresses[i - 1]!);
     if (index === 0) return { retryInMs: Math.ceil(waitUs / 1000), recovered };
     const egress = egresses[index - 1]!;
-    return { reservation: { egress, leaseId, startsInMs: waitUs / 1000, state, departed: departed === 1 }, recovered };
+    const reservation = { egress, leaseId, startsInMs: waitUs / 1000, state, departed: departed === 1, askedAt };
+    return { reservation, recovered };
   }
 
   /**
    * Passes the departure gate right before the request leaves: resolves 0 when
-   * it may leave now (recorded), else the milliseconds to wait before asking again.
+   * it may leave now (recorded), `'cancelled'` when its caller withdrew it
+   * ({@link cancel}), else the milliseconds to wait before asking again (the
+   * egress' cooldown included).
    */
-  async depart(reservation: Reservation): Promise<number> {
+  async depart(reservation: Reservation, requestId: string): Promise<number | 'cancelled'> {
     const waitUs = (await this.redis.redis.eval(
       DEPART,
-      1,
+      3,
       this.key(reservation.egress, 'departures'),
+      this.key(reservation.egress, 'cooldown'),
+      this.cancellationKey(requestId),
       this.departureWindowUs,
       this.config.steam.rateLimit,
       reservation.leaseId,
     )) as number;
-    return waitUs / 1000;
+    return waitUs < 0 ? 'cancelled' : waitUs / 1000;
+  }
+
+  /**
+   * Withdraws a request that may already be waiting for its departure in any
+   * process: the gate will never let it leave. The mark outlives any wait.
+   */
+  async cancel(requestId: string): Promise<void> {
+    await this.redis.redis.set(this.cancellationKey(requestId), '1', 'PX', CANCELLATION_TTL_MS);
   }
 
   async renew(reservation: Reservation): Promise<boolean> {
@@ -164,6 +182,10 @@ export class EgressLimiter {
       MAX_FAILURE_FACTOR,
     )) as [EgressState, EgressState, string];
     return { before, after, until: new Date(Number(untilUs) / 1000) };
+  }
+
+  private cancellationKey(requestId: string): string {
+    return this.redis.key('steam-request', requestId, 'cancelled');
   }
 
   private key(egress: Egress, part: string): string {
