@@ -1,6 +1,7 @@
 import { ConsoleLogger, INestApplication, LogLevel as NestLogLevel } from '@nestjs/common';
 import { MicroserviceOptions } from '@nestjs/microservices';
 
+import { CappedLogger } from './common/capped.logger';
 import type { LogLevel } from './config/environment';
 import { WorkerConfig } from './config/worker-config';
 import { TaskServer } from './tasks/transport/task.server';
@@ -14,9 +15,9 @@ const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
   trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
 };
 
-/** JSON lines on stdout at LOG_LEVEL (CONTRACT.md §7). */
+/** JSON lines on stdout at LOG_LEVEL (CONTRACT.md §7), each string capped at 8 KiB (§6). */
 export function jsonLogger(level: LogLevel): ConsoleLogger {
-  return new ConsoleLogger({ json: true, logLevels: NEST_LEVELS[level], colors: false });
+  return new CappedLogger({ json: true, logLevels: NEST_LEVELS[level], colors: false });
 }
 
 /**

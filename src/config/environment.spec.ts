@@ -11,6 +11,22 @@ const REQUIRED = {
   AUTH_CLIENT_SECRET: 's3cret-value',
 };
 
+/** Every time the worker reads, in ms or (`_S`) in seconds. */
+const TIME_VARIABLES = [
+  'TASK_STATE_TTL_S',
+  'STEAM_RATE_WINDOW_MS',
+  'STEAM_RATE_MARGIN_MS',
+  'STEAM_TIMEOUT_MS',
+  'STEAM_BACKOFF_MS',
+  'STEAM_COOLDOWN_MS',
+  'BACKEND_TIMEOUT_MS',
+  'BACKEND_BACKOFF_MS',
+  'BACKEND_CIRCUIT_PROBE_MS',
+  'BACKEND_CIRCUIT_GIVE_UP_MS',
+  'LIVENESS_CONSUMER_GRACE_MS',
+  'SHUTDOWN_GRACE_MS',
+] as const;
+
 function configError(env: Record<string, string>): ConfigError {
   try {
     validateEnvironment(env);
@@ -51,6 +67,22 @@ describe(validateEnvironment.name, () => {
     expect(config.shutdownGraceMs).toBe(25000);
     expect(config.logLevel).toBe('info');
     expect(config.tasks.maxBatchApps).toBe(10000);
+    expect(config.tasks.maxDeliveries).toBe(10);
+    expect(config.backend.circuit).toEqual({ failures: 20, probeMs: 30000, giveUpMs: 600000 });
+  });
+
+  it('reads MAX_DELIVERIES and the backend circuit variables into tasks and backend.circuit', () => {
+    const config = toWorkerConfig(
+      validateEnvironment({
+        ...REQUIRED,
+        MAX_DELIVERIES: '3',
+        BACKEND_CIRCUIT_FAILURES: '7',
+        BACKEND_CIRCUIT_PROBE_MS: '1500',
+        BACKEND_CIRCUIT_GIVE_UP_MS: '90000',
+      }),
+    );
+    expect(config.tasks.maxDeliveries).toBe(3);
+    expect(config.backend.circuit).toEqual({ failures: 7, probeMs: 1500, giveUpMs: 90000 });
   });
 
   it.each(['BACKEND_URL', 'AUTH_URL', 'AUTH_CLIENT_ID', 'AUTH_CLIENT_SECRET'])('requires %s', (variable) => {
@@ -77,6 +109,69 @@ describe(validateEnvironment.name, () => {
     expect(error.message).toContain(variable);
     expect(error.message).not.toContain(value);
   });
+
+  it.each(TIME_VARIABLES)("refuses %s at 0 and above 2147483647, Node's timer limit", (variable) => {
+    for (const value of ['2147483648', '0']) {
+      const error = configError({ ...REQUIRED, [variable]: value });
+      expect(error.variable).toBe(variable);
+      expect(error.message).not.toContain(value);
+    }
+  });
+
+  it('accepts every time at exactly the timer limit', () => {
+    const env = validateEnvironment({
+      ...REQUIRED,
+      ...Object.fromEntries(TIME_VARIABLES.map((variable) => [variable, '2147483647'])),
+    });
+    for (const variable of TIME_VARIABLES) expect(env[variable]).toBe(2147483647);
+  });
+
+  it.each([
+    ['WORKER_CONCURRENCY', '256', '257'],
+    ['BACKEND_CONCURRENCY', '256', '257'],
+    ['STEAM_EGRESS_CONCURRENCY', '256', '257'],
+    ['STEAM_FEED_WINDOW', '4096', '4097'],
+    ['MAX_BATCH_APPS', '100000', '100001'],
+    ['MAX_DELIVERIES', '1000', '1001'],
+    ['BACKEND_CIRCUIT_FAILURES', '100000', '100001'],
+  ] as const)('accepts %s=%s at its upper bound and refuses %s above it', (variable, highest, above) => {
+    expect(validateEnvironment({ ...REQUIRED, [variable]: highest })[variable]).toBe(Number(highest));
+    const error = configError({ ...REQUIRED, [variable]: above });
+    expect(error.variable).toBe(variable);
+    expect(error.message).not.toContain(above);
+    expect(configError({ ...REQUIRED, [variable]: '0' }).variable).toBe(variable);
+  });
+
+  it.each([
+    // 251: `<WORKER_QUEUE>.dlq` must fit in AMQP's 255 bytes too.
+    ['WORKER_QUEUE', 'q'.repeat(251), 'q'.repeat(252)],
+    // 2 bytes each in UTF-8: 126 characters are already 252 bytes.
+    ['WORKER_QUEUE', 'é'.repeat(125) + 'q', 'é'.repeat(126)],
+    ['ORCHESTRATOR_QUEUE', 'q'.repeat(255), 'q'.repeat(256)],
+    ['ORCHESTRATOR_QUEUE', 'é'.repeat(127) + 'q', 'é'.repeat(128)],
+  ])('bounds %s in UTF-8 bytes, not characters', (variable, longest, tooLong) => {
+    expect(validateEnvironment({ ...REQUIRED, [variable]: longest })[variable as 'WORKER_QUEUE']).toBe(longest);
+    const error = configError({ ...REQUIRED, [variable]: tooLong });
+    expect(error.variable).toBe(variable);
+    expect(error.message).not.toContain(tooLong);
+  });
+
+  it.each(['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost', 'my-host.internal'])(
+    'accepts HTTP_HOST=%s, an IP address or a host name',
+    (host) => {
+      expect(toWorkerConfig(validateEnvironment({ ...REQUIRED, HTTP_HOST: host })).http.host).toBe(host);
+    },
+  );
+
+  it.each(['has space', 'http://x', 'host:3000', '[::]'])(
+    'refuses HTTP_HOST=%s, naming the rule but not the value',
+    (host) => {
+      const error = configError({ ...REQUIRED, HTTP_HOST: host });
+      expect(error.variable).toBe('HTTP_HOST');
+      expect(error.message).toContain('IP address or a host name');
+      expect(error.message).not.toContain(host);
+    },
+  );
 
   it('never puts a secret into its message', () => {
     const error = configError({ ...REQUIRED, BACKEND_URL: 's3cret-value' });
@@ -111,6 +206,18 @@ describe('STEAM_PROXIES and STEAM_DIRECT', () => {
       { id: 'proxy:proxy.internal:8080', label: 'proxy.internal:8080' },
     ]);
     expect(proxies[1]!.url).toBe('http://user:pa55word@proxy.internal:8080/');
+  });
+
+  it('keeps port 80 in the label and id of a proxy, though URL drops it as the default', () => {
+    const env = validateEnvironment({
+      ...REQUIRED,
+      STEAM_PROXIES: 'http://10.0.0.7:80,http://user:pa55word@proxy.internal:80',
+    });
+    const { proxies } = toWorkerConfig(env).steam;
+    expect(proxies.map(({ id, label }) => ({ id, label }))).toEqual([
+      { id: 'proxy:10.0.0.7:80', label: '10.0.0.7:80' },
+      { id: 'proxy:proxy.internal:80', label: 'proxy.internal:80' },
+    ]);
   });
 
   it.each([

@@ -1,19 +1,23 @@
 import { Transform, plainToInstance } from 'class-transformer';
 import {
   IsBoolean,
+  IsByteLength,
   IsIn,
   IsInt,
   IsNotEmpty,
   IsOptional,
   IsString,
   IsUrl,
+  isFQDN,
+  isIP,
   Matches,
   Max,
-  MaxLength,
   Min,
+  ValidateBy,
   validateSync,
 } from 'class-validator';
 
+import { APP_IDS_HARD_CAP } from '../tasks/dto/task.dto';
 import { ConfigError } from './config.error';
 import { parseProxies } from './proxies';
 
@@ -29,11 +33,35 @@ const toBoolean = Transform(({ value }: { value: unknown }) => {
   if (value === 'false' || value === '0') return false;
   return value;
 });
-const Count = () => (target: object, key: string) => {
+/** An integer >= 1, and at most `max` when given. */
+const Count = (max?: number) => (target: object, key: string) => {
   toInteger(target, key);
   IsInt({ message: 'must be an integer' })(target, key);
-  Min(1, { message: 'must be an integer >= 1' })(target, key);
+  const range = max === undefined ? 'must be an integer >= 1' : `must be an integer in 1..${max}`;
+  Min(1, { message: range })(target, key);
+  if (max !== undefined) Max(max, { message: range })(target, key);
 };
+/**
+ * Node fires a timer longer than 2^31-1 ms after 1 ms instead (STACK-NOTES.md),
+ * so every time is bounded by it; times in seconds too, by the same rule.
+ */
+const MAX_TIME = 2_147_483_647;
+const Time = () => Count(MAX_TIME);
+/** AMQP queue names are at most 255 bytes of UTF-8 (a short string), whatever their characters. */
+const QueueName = (maxBytes: number) =>
+  IsByteLength(1, maxBytes, { message: `must be 1 to ${maxBytes} bytes of UTF-8` });
+/** What Node's `listen` takes: an IP address (`0.0.0.0`, `::`) or a host name (`localhost`), nothing else. */
+const Host = () =>
+  ValidateBy(
+    {
+      name: 'isHost',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && (isIP(value) || isFQDN(value, { require_tld: false })),
+      },
+    },
+    { message: 'must be an IP address or a host name' },
+  );
 const Url = (protocols: string[]) =>
   IsUrl(
     { protocols, require_tld: false, require_protocol: true },
@@ -47,15 +75,18 @@ const Required = () => IsNotEmpty({ message: 'is required' });
  */
 export class Environment {
   @Url(['amqp', 'amqps']) RABBITMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
-  @IsString() @Required() @MaxLength(200) WORKER_QUEUE = 'steam-worker.tasks';
-  @IsString() @Required() @MaxLength(200) ORCHESTRATOR_QUEUE = 'steam-orchestrator.results';
-  @Count() @Max(1000, { message: 'must be at most 1000' }) WORKER_CONCURRENCY = 4;
-  @Count() MAX_BATCH_APPS = 10000;
+  /** 251, not 255: its dead-letter queue `<WORKER_QUEUE>.dlq` is a queue name too. */
+  @IsString() @Required() @QueueName(251) WORKER_QUEUE = 'steam-worker.tasks';
+  @IsString() @Required() @QueueName(255) ORCHESTRATOR_QUEUE = 'steam-orchestrator.results';
+  @Count(256) WORKER_CONCURRENCY = 4;
+  /** The DTO refuses larger arrays before reading them, so a larger limit could never apply. */
+  @Count(APP_IDS_HARD_CAP) MAX_BATCH_APPS = 10000;
+  @Count(1000) MAX_DELIVERIES = 10;
 
   @Url(['redis', 'rediss']) REDIS_URL = 'redis://127.0.0.1:6379';
   @Matches(/^[A-Za-z0-9_.:-]{1,100}$/, { message: 'must be 1-100 of A-Z a-z 0-9 _ . : -' })
   REDIS_PREFIX = 'steam-worker';
-  @Count() TASK_STATE_TTL_S = 604800;
+  @Time() TASK_STATE_TTL_S = 604800;
 
   @IsOptional() @IsString() STEAM_API_KEY?: string;
   @Url(['http', 'https']) STEAM_API_URL = 'https://api.steampowered.com';
@@ -63,34 +94,38 @@ export class Environment {
   @Matches(/^[a-z_-]{2,40}$/, { message: 'must be a Steam language name such as english' })
   STEAM_LANGUAGE = 'english';
   @Count() STEAM_RATE_LIMIT = 40;
-  @Count() STEAM_RATE_WINDOW_MS = 60000;
+  @Time() STEAM_RATE_WINDOW_MS = 60000;
   /** Headroom per window for departure jitter; defaults to 2 % of STEAM_RATE_WINDOW_MS. */
-  @IsOptional() @Count() STEAM_RATE_MARGIN_MS?: number;
-  @Count() STEAM_TIMEOUT_MS = 15000;
+  @IsOptional() @Time() STEAM_RATE_MARGIN_MS?: number;
+  @Time() STEAM_TIMEOUT_MS = 15000;
   @Count() STEAM_MAX_ATTEMPTS = 5;
-  @Count() STEAM_BACKOFF_MS = 1000;
-  @Count() STEAM_COOLDOWN_MS = 30000;
-  @Count() STEAM_EGRESS_CONCURRENCY = 1;
+  @Time() STEAM_BACKOFF_MS = 1000;
+  @Time() STEAM_COOLDOWN_MS = 30000;
+  @Count(256) STEAM_EGRESS_CONCURRENCY = 1;
   @toBoolean @IsBoolean({ message: 'must be true, false, 1 or 0' }) STEAM_DIRECT = true;
   /** Parsed and checked by `parseProxies`, which never echoes an entry. */
   @IsOptional() @IsString() STEAM_PROXIES?: string;
   /** Pairs of one batch that are between "queued for Steam" and "pushed" at once. */
-  @Count() STEAM_FEED_WINDOW = 32;
+  @Count(4096) STEAM_FEED_WINDOW = 32;
 
   @Url(['http', 'https']) @Required() BACKEND_URL!: string;
-  @Count() BACKEND_TIMEOUT_MS = 10000;
+  @Time() BACKEND_TIMEOUT_MS = 10000;
   @Count() BACKEND_MAX_ATTEMPTS = 5;
-  @Count() BACKEND_BACKOFF_MS = 500;
-  @Count() BACKEND_CONCURRENCY = 8;
+  @Time() BACKEND_BACKOFF_MS = 500;
+  @Count(256) BACKEND_CONCURRENCY = 8;
+  /** Consecutive `backend_error` pushes that open the circuit (CONTRACT.md §4). */
+  @Count(100_000) BACKEND_CIRCUIT_FAILURES = 20;
+  @Time() BACKEND_CIRCUIT_PROBE_MS = 30000;
+  @Time() BACKEND_CIRCUIT_GIVE_UP_MS = 600000;
 
   @Url(['http', 'https']) @Required() AUTH_URL!: string;
   @IsString() @Required() AUTH_CLIENT_ID!: string;
   @IsString() @Required() AUTH_CLIENT_SECRET!: string;
 
   @Count() @Max(65535, { message: 'must be a port number' }) HTTP_PORT = 3000;
-  @IsString() @Required() HTTP_HOST = '0.0.0.0';
-  @Count() LIVENESS_CONSUMER_GRACE_MS = 30000;
-  @Count() SHUTDOWN_GRACE_MS = 25000;
+  @Required() @Host() HTTP_HOST = '0.0.0.0';
+  @Time() LIVENESS_CONSUMER_GRACE_MS = 30000;
+  @Time() SHUTDOWN_GRACE_MS = 25000;
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) LOG_LEVEL: LogLevel = 'info';
 }
 

@@ -35,6 +35,7 @@ function parseProxy(entry: string, position: number): ProxyConfig {
   if (url.protocol !== 'http:' || !url.hostname || !portGiven || url.search || url.hash) {
     throw new ConfigError('STEAM_PROXIES', `entry ${position} ${SHAPE}`);
   }
-  const label = `${url.hostname}:${url.port}`;
+  // URL drops a scheme's default port (`http://host:80` has port ''), yet the port was given: it is 80.
+  const label = `${url.hostname}:${url.port || '80'}`;
   return { id: `proxy:${label}`, label, url: url.href };
 }

@@ -25,7 +25,12 @@ export abstract class WorkerConfig {
     prefetch: number;
   };
   abstract readonly redis: { url: string; prefix: string; taskStateTtlS: number };
-  abstract readonly tasks: { maxBatchApps: number; maxBatchCountries: number };
+  abstract readonly tasks: {
+    maxBatchApps: number;
+    maxBatchCountries: number;
+    /** Deliveries that ended with the process gone, after which a task is dead-lettered (CONTRACT.md §1). */
+    maxDeliveries: number;
+  };
   abstract readonly steam: {
     apiKey: string | undefined;
     apiUrl: string;
@@ -48,6 +53,8 @@ export abstract class WorkerConfig {
     timeoutMs: number;
     concurrency: number;
     retry: RetryPolicy;
+    /** When a batch stops fetching for a backend it cannot push to (CONTRACT.md §4). */
+    circuit: { failures: number; probeMs: number; giveUpMs: number };
   };
   abstract readonly auth: { url: string; clientId: string; clientSecret: string };
   abstract readonly http: { port: number; host: string };
@@ -71,7 +78,7 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
       prefetch: env.WORKER_CONCURRENCY,
     },
     redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX, taskStateTtlS: env.TASK_STATE_TTL_S },
-    tasks: { maxBatchApps: env.MAX_BATCH_APPS, maxBatchCountries: 50 },
+    tasks: { maxBatchApps: env.MAX_BATCH_APPS, maxBatchCountries: 50, maxDeliveries: env.MAX_DELIVERIES },
     steam: {
       apiKey: env.STEAM_API_KEY,
       apiUrl: env.STEAM_API_URL.replace(/\/+$/, ''),
@@ -102,6 +109,11 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
         baseDelayMs: env.BACKEND_BACKOFF_MS,
         maxDelayMs: MAX_BACKOFF_MS,
         jitter: BACKOFF_JITTER,
+      },
+      circuit: {
+        failures: env.BACKEND_CIRCUIT_FAILURES,
+        probeMs: env.BACKEND_CIRCUIT_PROBE_MS,
+        giveUpMs: env.BACKEND_CIRCUIT_GIVE_UP_MS,
       },
     },
     auth: { url: env.AUTH_URL, clientId: env.AUTH_CLIENT_ID, clientSecret: env.AUTH_CLIENT_SECRET },

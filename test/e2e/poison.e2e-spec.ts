@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Options } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { OutputCapture } from '../support/output-capture';
 import { ReceivedMessage, waitFor } from '../support/rmq';
 import { workerFixture } from '../support/worker.harness';
 
@@ -301,5 +302,62 @@ describe('steam-worker with poison tasks', () => {
     expect(other).toMatch(UUID);
     expect(one).not.toBe(other);
     expect(fixture.results.filter((message) => bodyOf(message).data?.taskId === 'm-not-used')).toEqual([]);
+  });
+});
+
+describe('steam-worker logging a poison task', () => {
+  const fixture = workerFixture('poison-log', () => ({ LOG_LEVEL: 'warn' }));
+  /** Everything the worker wrote while this block ran, at LOG_LEVEL=warn. */
+  const capture = new OutputCapture();
+
+  beforeAll(async () => {
+    capture.start();
+    await fixture.start();
+  });
+  afterAll(async () => {
+    try {
+      await fixture.stop();
+    } finally {
+      capture.restore();
+    }
+  });
+
+  it('dead-letters a task with an unknown pattern of megabytes and logs no line over 9 KiB', async () => {
+    // 1 MiB as the brief's worst case; half a MiB because Nest itself replaces a
+    // record's strings past ~1,000,000 characters, so only that one shows a missing cap.
+    const cases = [1024 * 1024, 512 * 1024].map((size) => ({
+      taskId: `huge-pattern-${size}`,
+      pattern: `app.${'x'.repeat(size)}`,
+    }));
+    for (const { taskId, pattern } of cases) fixture.publish({ pattern, data: { taskId, appId: 620 } });
+
+    for (const { taskId, pattern } of cases) {
+      const failed = await waitFor(
+        () => fixture.results.find((message) => bodyOf(message).data?.taskId === taskId),
+        20_000,
+        `task.failed of ${taskId}`,
+      );
+      expect(bodyOf(failed).pattern).toBe('task.failed');
+      expect(bodyOf(failed).data).toEqual({
+        taskId,
+        pattern,
+        error: { code: 'invalid_task', message: expect.any(String) },
+      });
+    }
+    await waitFor(() => fixture.deadLetters.length >= cases.length, 20_000, 'two dead letters');
+    expect(fixture.deadLetters.map((message) => (message.body as ResultBody).data.taskId).sort()).toEqual(
+      cases.map(({ taskId }) => taskId).sort(),
+    );
+
+    const lines = capture.output.flatMap((chunk) => chunk.split('\n'));
+    // The worker did log each failure, at warn: the check below is not vacuous.
+    for (const { taskId } of cases) {
+      expect(
+        lines.some((line) => line.includes('"level":"warn"') && line.includes(taskId)),
+        taskId,
+      ).toBe(true);
+    }
+    const longest = Math.max(...lines.map((line) => Buffer.byteLength(line)));
+    expect(longest).toBeLessThan(9 * 1024);
   });
 });

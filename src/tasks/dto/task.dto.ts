@@ -7,10 +7,13 @@ import {
   IsISO31661Alpha2,
   IsOptional,
   IsString,
-  Length,
+  Matches,
   Max,
   Min,
+  ValidateBy,
 } from 'class-validator';
+
+import { isValidTaskId } from './validate-task';
 
 const MAX_APP_ID = 2 ** 31 - 1;
 /** Countries a batch may name, as sent (CONTRACT.md §1). */
@@ -21,14 +24,37 @@ export const MAX_BATCH_COUNTRIES = 50;
  */
 export const APP_IDS_HARD_CAP = 100_000;
 
-const upperCase = (value: unknown) => (typeof value === 'string' ? value.toUpperCase() : value);
+/**
+ * Upper-cases only two ASCII letters: `'ß'.toUpperCase()` is `'SS'` and `'ıt'` becomes
+ * `'IT'`, both assigned codes. Anything else is left as sent, to fail validation.
+ */
+const upperCase = (value: unknown) =>
+  typeof value === 'string' && /^[A-Za-z]{2}$/.test(value) ? value.toUpperCase() : value;
+/**
+ * Two ASCII capitals, checked before the ISO list because class-validator's
+ * IsISO31661Alpha2 upper-cases its input itself (it takes `ß` for `SS`).
+ */
+const TWO_ASCII_LETTERS = /^[A-Z]{2}$/;
+const COUNTRY = '$property must be an ISO 3166-1 alpha-2 code of two ASCII letters';
+const COUNTRIES = 'each value in $property must be an ISO 3166-1 alpha-2 code of two ASCII letters';
+
+/**
+ * The one taskId rule (CONTRACT.md §1), the same that decides whether a taskId
+ * is echoed. Not `@Length`: class-validator's length skips U+FE0E/U+FE0F, so
+ * `'❤️'` counts 1 there and 2 code points here.
+ */
+const IsTaskId = () =>
+  ValidateBy(
+    { name: 'isTaskId', validator: { validate: (value: unknown) => isValidTaskId(value) } },
+    { message: '$property must be 1 to 128 Unicode code points' },
+  );
 
 /** Fields every task may carry. Only declared (@Expose) fields are read: unknown ones are ignored, however deep. */
 export class TaskDto {
   @Expose()
   @IsOptional()
   @IsString()
-  @Length(1, 128)
+  @IsTaskId()
   taskId?: string;
 }
 
@@ -43,7 +69,8 @@ export class AppFetchDto extends TaskDto {
 
   @Expose()
   @Transform(({ value }) => upperCase(value))
-  @IsISO31661Alpha2()
+  @Matches(TWO_ASCII_LETTERS, { message: COUNTRY })
+  @IsISO31661Alpha2({ message: COUNTRY })
   country!: string;
 }
 
@@ -62,6 +89,7 @@ export class AppsFetchDto extends TaskDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_BATCH_COUNTRIES)
-  @IsISO31661Alpha2({ each: true })
+  @Matches(TWO_ASCII_LETTERS, { each: true, message: COUNTRIES })
+  @IsISO31661Alpha2({ each: true, message: COUNTRIES })
   countries!: string[];
 }

@@ -28,8 +28,22 @@ export async function validateTask<T extends object>(dtoClass: ClassConstructor<
   return dto;
 }
 
-/** A taskId worth echoing: a string of 1 to 128 characters. */
+const MAX_TASK_ID_CODE_POINTS = 128;
+
+/**
+ * The taskId rule (CONTRACT.md §1): a string of 1 to 128 Unicode code points,
+ * counted the same way everywhere, so that every taskId the DTO accepts is
+ * echoed. `string.length` counts UTF-16 units (an emoji is 2).
+ */
+export function isValidTaskId(value: unknown): value is string {
+  // 128 code points take at most 256 UTF-16 units: a longer string is refused
+  // before it is spread into an array of its characters (it may be megabytes).
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2 * MAX_TASK_ID_CODE_POINTS) return false;
+  return [...value].length <= MAX_TASK_ID_CODE_POINTS;
+}
+
+/** The task's own taskId when it is worth echoing. */
 export function validTaskId(data: unknown): string | undefined {
   const taskId = isPlainObject(data) ? data.taskId : undefined;
-  return typeof taskId === 'string' && taskId.length >= 1 && taskId.length <= 128 ? taskId : undefined;
+  return isValidTaskId(taskId) ? taskId : undefined;
 }
