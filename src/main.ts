@@ -6,21 +6,25 @@ import { existsSync } from 'node:fs';
 import { AppModule } from './app.module';
 import { jsonLogger, startWorker } from './bootstrap';
 import { ConfigError } from './config/config.error';
-import { validateEnvironment } from './config/environment';
+import { Environment, validateEnvironment } from './config/environment';
+
+/** After the grace period, what closing may take at most (the contract allows 5 s). */
+const EXIT_BACKSTOP_MS = 4500;
 
 async function main(): Promise<void> {
   // An optional .env beside the process; real environment variables win.
   if (existsSync('.env')) process.loadEnvFile('.env');
-  let logLevel;
+  let env: Environment;
   try {
-    logLevel = validateEnvironment(process.env).LOG_LEVEL;
+    env = validateEnvironment(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // One line naming the variable, never its value (CONTRACT.md §6).
     process.stderr.write(`Invalid configuration: ${error.message}\n`);
     process.exit(1);
   }
-  const app = await NestFactory.create(AppModule.forRoot(process.env), { logger: jsonLogger(logLevel) });
+  armExitBackstop(env.SHUTDOWN_GRACE_MS);
+  const app = await NestFactory.create(AppModule.forRoot(process.env), { logger: jsonLogger(env.LOG_LEVEL) });
   await startWorker(app);
 }
 
@@ -28,3 +32,18 @@ void main().catch((error: unknown) => {
   process.stderr.write(`steam-worker failed to start: ${(error as Error)?.message ?? String(error)}\n`);
   process.exit(1);
 });
+
+/**
+ * The promise that a stopped worker is gone within SHUTDOWN_GRACE_MS + 5 s,
+ * whatever Steam, the backend or a connection do: the graceful path (drain,
+ * hand back, close) normally ends well before; if it hangs, the process exits
+ * 0 anyway. Its unacknowledged tasks go back to the queue with the connection.
+ */
+function armExitBackstop(graceMs: number): void {
+  const exit = (signal: NodeJS.Signals) => {
+    // Before Nest listens (still starting), nothing is in flight: go at once.
+    if (process.listenerCount(signal) === 0) process.exit(0);
+    setTimeout(() => process.exit(0), graceMs + EXIT_BACKSTOP_MS).unref();
+  };
+  process.once('SIGTERM', exit).once('SIGINT', exit);
+}

@@ -16,6 +16,15 @@ import { BackendError } from './backend.errors';
 
 const MAX_ATTEMPTS = 3;
 const RETRY: RetryPolicy = { maxAttempts: MAX_ATTEMPTS, baseDelayMs: 10, maxDelayMs: 100, jitter: 0.2 };
+/** Backoff and jitter waits of one push at most, ever: every wait is at most maxDelayMs. */
+const MOST_BACKOFF_MS = (MAX_ATTEMPTS - 1) * RETRY.maxDelayMs;
+/** A byte every 50 ms, a 400-byte body: an answer that never goes idle and takes 20 s to arrive. */
+const TRICKLE_MS = 50;
+const trickling = (status = 200): Reply => ({
+  status,
+  body: { stored: true, padding: '.'.repeat(400) },
+  trickle: TRICKLE_MS,
+});
 
 /** A base URL on 127.0.0.1 where nothing listens. */
 async function refusingUrl(): Promise<string> {
@@ -78,8 +87,9 @@ describe(BackendClient.name, () => {
     });
     // axios' CommonJS and ESM typings differ; @nestjs/axios is typed against the ESM one.
     const http = new HttpService(instance as unknown as HttpService['axiosRef']);
-    new AuthInterceptor(http, new TokenProvider(config)).onModuleInit();
-    return { client: new BackendClient(http, config), attempts: () => attempts };
+    const tokens = new TokenProvider(config);
+    new AuthInterceptor(http, tokens, config).onModuleInit();
+    return { client: new BackendClient(http, config, tokens), attempts: () => attempts };
   }
 
   const puts = () => backend.requests.filter((request) => request.method === 'PUT');
@@ -132,7 +142,7 @@ describe(BackendClient.name, () => {
     const error = await rejectionOf(client.push(record(30, 'US')));
 
     expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).reason).toBe('backend_error');
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'backend' });
     expect(puts()).toHaveLength(2);
     expect(puts().map(bearerOf)).toEqual([`Bearer ${auth.issued[0]}`, `Bearer ${auth.issued[1]}`]);
   });
@@ -146,7 +156,7 @@ describe(BackendClient.name, () => {
       const error = await rejectionOf(client.push(record(40, 'US')));
 
       expect(error).toBeInstanceOf(BackendError);
-      expect((error as BackendError).reason).toBe('backend_error');
+      expect(error).toMatchObject({ reason: 'backend_error', origin: 'backend' });
       expect(puts()).toHaveLength(MAX_ATTEMPTS);
     },
   );
@@ -168,8 +178,67 @@ describe(BackendClient.name, () => {
     const error = await rejectionOf(client.push(record(42, 'US')));
 
     expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).reason).toBe('backend_error');
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'backend' });
     expect(puts()).toHaveLength(MAX_ATTEMPTS);
+  });
+
+  it('bounds each attempt of a push whose answer trickles by BACKEND_TIMEOUT_MS, at most BACKEND_MAX_ATTEMPTS of them', async () => {
+    const timeoutMs = 300;
+    backend.script = () => trickling();
+    const { client } = makeClient({ timeoutMs });
+    const started = performance.now();
+
+    const error = await rejectionOf(client.push(record(46, 'US')));
+
+    const elapsed = performance.now() - started;
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'backend', transient: true });
+    expect((error as BackendError).message).toMatch(/timed out/);
+    expect(puts()).toHaveLength(MAX_ATTEMPTS);
+    // Every attempt ran to its bound, and no further: the answers' 20 s never counted.
+    const [first, second, third] = puts().map((request) => request.at);
+    expect(second! - first!).toBeGreaterThanOrEqual(timeoutMs - 5);
+    expect(third! - second!).toBeGreaterThanOrEqual(timeoutMs - 5);
+    expect(elapsed).toBeLessThan(MAX_ATTEMPTS * timeoutMs + MOST_BACKOFF_MS + 400);
+  });
+
+  it('bounds the PUT repeated after a 401 as well', async () => {
+    const timeoutMs = 300;
+    const { client } = makeClient({ timeoutMs });
+    await client.push(record(47, 'US'));
+    auth.expireAll();
+    backend.script = () => trickling();
+    const started = performance.now();
+
+    const error = await rejectionOf(client.push(record(48, 'US')));
+
+    const elapsed = performance.now() - started;
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'backend', transient: true });
+    const forSecond = puts().filter((request) => request.url.pathname === '/apps/48/countries/US');
+    // Attempt 1: the 401 and its repeat (which trickles); attempts 2 and 3 trickle with the renewed token.
+    expect(forSecond.map(bearerOf)).toEqual(
+      [auth.issued[0], auth.issued[1], auth.issued[1], auth.issued[1]].map((token) => `Bearer ${token}`),
+    );
+    expect(elapsed).toBeLessThan(MAX_ATTEMPTS * timeoutMs + MOST_BACKOFF_MS + 400);
+  });
+
+  it('does not count the time the token takes against the PUT, nor a renewal against the repeat', async () => {
+    // Token 200 ms + answer 200 ms: over a 300 ms bound only if the bound counted the token.
+    const timeoutMs = 300;
+    auth.delayMs = 200;
+    backend.script = () => ({ status: 200, body: { stored: true }, delayMs: 200 });
+    const { client } = makeClient({ timeoutMs });
+
+    await client.push(record(49, 'US'));
+    auth.expireAll();
+    await client.push(record(49, 'GB'));
+
+    expect(puts().map((request) => request.url.pathname)).toEqual([
+      '/apps/49/countries/US',
+      '/apps/49/countries/GB',
+      '/apps/49/countries/GB',
+    ]);
+    expect(auth.issued).toHaveLength(2);
   });
 
   it('tries a push whose connection drops at most BACKEND_MAX_ATTEMPTS times', async () => {
@@ -202,7 +271,7 @@ describe(BackendClient.name, () => {
       const error = await rejectionOf(client.push(record(50, 'US')));
 
       expect(error).toBeInstanceOf(BackendError);
-      expect((error as BackendError).reason).toBe('backend_rejected');
+      expect(error).toMatchObject({ reason: 'backend_rejected', origin: 'backend' });
       expect(puts()).toHaveLength(1);
     },
   );
@@ -214,7 +283,7 @@ describe(BackendClient.name, () => {
     const error = await rejectionOf(client.push(record(60, 'US')));
 
     expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).reason).toBe('backend_error');
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth' });
     expect(puts()).toHaveLength(0);
     // The token fetch retries by itself; the push must not multiply its attempts.
     expect(auth.requests).toHaveLength(MAX_ATTEMPTS);
@@ -227,7 +296,7 @@ describe(BackendClient.name, () => {
     const error = await rejectionOf(client.push(record(61, 'US')));
 
     expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).reason).toBe('backend_error');
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth' });
     expect(puts()).toHaveLength(0);
     expect(auth.requests).toHaveLength(1);
   });
@@ -241,7 +310,7 @@ describe(BackendClient.name, () => {
     const error = await rejectionOf(client.push(record(63, 'US')));
 
     expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).reason).toBe('backend_error');
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth' });
     expect(puts().filter((request) => request.url.pathname === '/apps/63/countries/US')).toHaveLength(1);
     expect(auth.requests).toHaveLength(2);
   });
@@ -294,6 +363,7 @@ describe(BackendClient.name, () => {
       script: (token) => ({ status: 422, body: { error: 'bad', token: token() } }),
     },
     { failure: 'timeouts', script: () => ({ status: 200, delayMs: 1500 }), timeoutMs: 150 },
+    { failure: 'answers that trickle', script: () => trickling(), timeoutMs: 150 },
     { failure: 'dropped connections', script: () => ({ status: 200, reset: true }) },
     { failure: 'refused connections', refused: true },
   ])(
@@ -311,4 +381,70 @@ describe(BackendClient.name, () => {
       expect(everythingIn(error)).not.toContain(TEST_CLIENT_SECRET);
     },
   );
+
+  it('keeps the token out of the error of a PUT repeated after a 401 that trickles', async () => {
+    const { client } = makeClient({ timeoutMs: 150 });
+    await client.push(record(71, 'US'));
+    auth.expireAll();
+    backend.script = () => trickling();
+
+    const error = await rejectionOf(client.push(record(72, 'US')));
+
+    expect(error).toBeInstanceOf(BackendError);
+    for (const token of auth.issued) expect(everythingIn(error)).not.toContain(token);
+  });
+
+  describe('probeAuth', () => {
+    it('asks the auth server for a new token even while one is cached, and pushes with it', async () => {
+      const { client } = makeClient();
+      await client.push(record(80, 'US'));
+
+      await client.probeAuth();
+
+      expect(auth.requests).toHaveLength(2);
+      await client.push(record(81, 'US'));
+      expect(puts().map(bearerOf)).toEqual([`Bearer ${auth.issued[0]}`, `Bearer ${auth.issued[1]}`]);
+      expect(auth.requests).toHaveLength(2);
+    });
+
+    it('asks once for probes and pushes that need a token at the same moment', async () => {
+      auth.delayMs = 100;
+      const { client } = makeClient();
+
+      await Promise.all([client.probeAuth(), client.probeAuth(), client.push(record(82, 'US'))]);
+
+      expect(auth.requests).toHaveLength(1);
+      expect(puts().map(bearerOf)).toEqual([`Bearer ${auth.issued[0]}`]);
+    });
+
+    it.each<{ answer: string; script: () => Reply; requests: number }>([
+      { answer: '401', script: () => ({ status: 401, body: { error: 'invalid_client' } }), requests: 1 },
+      { answer: '503', script: () => ({ status: 503, body: { error: 'down' } }), requests: MAX_ATTEMPTS },
+      { answer: 'a trickle', script: () => trickling(), requests: MAX_ATTEMPTS },
+    ])(
+      'rejects with a BackendError of origin auth when the auth server answers $answer',
+      async ({ script, requests }) => {
+        const { client } = makeClient({ timeoutMs: 200 });
+        await client.push(record(83, 'US'));
+        auth.script = script;
+
+        const error = await rejectionOf(client.probeAuth());
+
+        expect(error).toBeInstanceOf(BackendError);
+        expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth', transient: false });
+        expect(auth.requests).toHaveLength(1 + requests);
+        expect(everythingIn(error)).not.toContain(TEST_CLIENT_SECRET);
+      },
+    );
+
+    it('rejects without a PUT when the auth server is unreachable', async () => {
+      const { client } = makeClient();
+      auth.script = () => ({ status: 200, reset: true });
+
+      const error = await rejectionOf(client.probeAuth());
+
+      expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth' });
+      expect(puts()).toHaveLength(0);
+    });
+  });
 });

@@ -1,11 +1,13 @@
 import { HttpService } from '@nestjs/axios';
 import { Inject, Injectable } from '@nestjs/common';
+import { isCancel } from 'axios';
 import pLimit, { LimitFunction } from 'p-limit';
 import { firstValueFrom } from 'rxjs';
 
 import { describeNetworkError } from '../common/network-error';
 import { retryWithBackoff } from '../common/retry';
 import { WorkerConfig } from '../config/worker-config';
+import { TokenProvider } from './auth/token.provider';
 import { BackendError, isTransientStatus } from './backend.errors';
 
 export interface AppCountryRecord {
@@ -19,7 +21,8 @@ export interface AppCountryRecord {
 /**
  * The backend API: one idempotent PUT per (app, country). At most
  * BACKEND_CONCURRENCY pushes run at once in this process, whatever the number
- * of tasks; transient failures are retried with backoff.
+ * of tasks; transient failures are retried with backoff. Each PUT is bounded
+ * whole, headers to last byte, by BACKEND_TIMEOUT_MS.
  */
 @Injectable()
 export class BackendClient {
@@ -28,6 +31,7 @@ export class BackendClient {
   constructor(
     private readonly http: HttpService,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
+    private readonly tokens: TokenProvider,
   ) {
     this.slots = pLimit(config.backend.concurrency);
   }
@@ -48,22 +52,38 @@ export class BackendClient {
     );
   }
 
+  /**
+   * Resolves once the auth server issued a new token (the cached one is
+   * dropped first); rejects with a {@link BackendError} of origin `auth`
+   * otherwise. For a circuit breaker that watches the auth server.
+   */
+  async probeAuth(): Promise<void> {
+    await this.tokens.renew();
+  }
+
   private async put(record: AppCountryRecord): Promise<void> {
     const url = `${this.config.backend.url}/apps/${record.appId}/countries/${record.country}`;
+    const { timeoutMs } = this.config.backend;
+    // The token first (the interceptor then finds it cached), so that the bound
+    // below times the PUT alone: a slow auth server fails as the auth server
+    // (origin `auth`), never as a backend timeout.
+    await this.tokens.token();
     let status: number;
     try {
-      ({ status } = await firstValueFrom(this.http.put(url, record, { validateStatus: () => true })));
+      // axios' `timeout` only bounds idle time: the signal bounds the whole answer, to
+      // its last byte. Never the caller's abort signal: a PUT once sent is let finish.
+      const config = { validateStatus: () => true, signal: AbortSignal.timeout(timeoutMs) };
+      ({ status } = await firstValueFrom(this.http.put(url, record, config)));
     } catch (error) {
+      // From the interceptor (no token for the 401 repeat), origin `auth`.
       if (error instanceof BackendError) throw error;
-      throw new BackendError(`Backend unreachable: ${describeNetworkError(error)}`, 'backend_error', true);
+      // A PUT carries no signal but its bound (the 401 repeat a fresh one), so a cancel is a bound firing.
+      if (isCancel(error)) throw BackendError.transient(`Backend timed out (no full answer within ${timeoutMs} ms)`);
+      throw BackendError.transient(`Backend unreachable: ${describeNetworkError(error)}`);
     }
     if (status >= 200 && status < 300) return;
-    if (status === 401) {
-      throw new BackendError('Backend refused a renewed token (second 401)', 'backend_error', false);
-    }
-    if (isTransientStatus(status)) {
-      throw new BackendError(`Backend answered ${status}`, 'backend_error', true);
-    }
-    throw new BackendError(`Backend rejected the record with ${status}`, 'backend_rejected', false);
+    if (status === 401) throw BackendError.failed('Backend refused a renewed token (second 401)');
+    if (isTransientStatus(status)) throw BackendError.transient(`Backend answered ${status}`);
+    throw BackendError.rejected(`Backend rejected the record with ${status}`);
   }
 }

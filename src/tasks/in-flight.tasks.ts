@@ -4,6 +4,9 @@ import { setMaxListeners } from 'node:events';
 
 import { TaskAbandonedError } from './task.errors';
 
+/** How long abandoned tasks get to requeue themselves after the grace period. */
+const ABANDON_WAIT_MS = 2000;
+
 export interface TaskInFlight {
   readonly message: ConsumeMessage;
   readonly channel: Channel;
@@ -22,10 +25,6 @@ export class InFlightTasks {
   private readonly tasks = new Map<TaskInFlight, AbortController>();
   private readonly watched = new WeakSet<Channel>();
   private drained?: () => void;
-
-  get size(): number {
-    return this.tasks.size;
-  }
 
   start(message: ConsumeMessage, channel: Channel): TaskInFlight {
     const controller = new AbortController();
@@ -55,11 +54,12 @@ export class InFlightTasks {
     if (left.length === 0) return;
     this.logger.warn(`Giving ${left.length} unfinished task(s) back to the queue`);
     for (const task of left) this.tasks.get(task)?.abort(new TaskAbandonedError('shutdown'));
-    // Each abandoned task requeues itself on its way out.
+    // Each abandoned task requeues itself on its way out, once the pushes it
+    // already sent have answered; the process exits within grace + 5 s anyway.
     await new Promise<void>((resolve) => {
       this.drained = resolve;
       if (this.tasks.size === 0) resolve();
-      setTimeout(resolve, 5000).unref();
+      setTimeout(resolve, ABANDON_WAIT_MS).unref();
     });
   }
 

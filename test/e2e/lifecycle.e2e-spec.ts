@@ -102,5 +102,55 @@ describe.runIf(built)('steam-worker process lifecycle', () => {
     const { messageCount } = await queues.rabbit.channel.checkQueue(names.WORKER_QUEUE);
     expect(messageCount).toBe(1);
     expect(queues.deadLetters).toHaveLength(0);
+    await queues.rabbit.channel.purgeQueue(names.WORKER_QUEUE);
   });
+
+  it.each<{ slow: string; extra: Record<string, string>; hold: () => void }>([
+    {
+      slow: 'Steam answers after 14 s',
+      extra: { STEAM_TIMEOUT_MS: '20000' },
+      hold: () => (standIns.steam.script = () => ({ status: 200, body: { 1: { success: false } }, delayMs: 14_000 })),
+    },
+    {
+      slow: 'the backend answers after 14 s',
+      extra: { BACKEND_TIMEOUT_MS: '20000' },
+      hold: () => (standIns.backend.script = () => ({ status: 200, body: { stored: true }, delayMs: 14_000 })),
+    },
+  ])(
+    'exits 0 within SHUTDOWN_GRACE_MS + 5 s of SIGTERM when $slow, the task back in the queue',
+    async ({ extra, hold }) => {
+      const port = String(20000 + Math.floor(Math.random() * 20000));
+      const taskId = `bounded-${port}`;
+      const worker = spawnWorker(env({ HTTP_PORT: port, SHUTDOWN_GRACE_MS: '3000', ...extra }));
+      try {
+        await waitFor(
+          async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200,
+          45_000,
+          'ready',
+        );
+        hold();
+        const requestsBefore = standIns.steam.requests.length + standIns.backend.requests.length;
+        queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'app.fetch', data: { taskId, appId: 1, country: 'US' } });
+        await waitFor(
+          () =>
+            standIns.steam.requests.length + standIns.backend.requests.length >
+            requestsBefore + (extra.BACKEND_TIMEOUT_MS ? 1 : 0),
+          10_000,
+          'the slow call under way',
+        );
+        const stoppedAt = Date.now();
+        worker.child.kill('SIGTERM');
+        expect(await worker.exited).toBe(0);
+        expect(Date.now() - stoppedAt).toBeLessThan(3000 + 5000);
+        expect(queues.results.filter((m) => (m.body as Body).data.taskId === taskId)).toHaveLength(0);
+        const { messageCount } = await queues.rabbit.channel.checkQueue(names.WORKER_QUEUE);
+        expect(messageCount).toBe(1);
+        await queues.rabbit.channel.purgeQueue(names.WORKER_QUEUE);
+      } finally {
+        standIns.steam.script = undefined;
+        standIns.backend.script = undefined;
+        worker.child.kill('SIGKILL');
+      }
+    },
+  );
 });

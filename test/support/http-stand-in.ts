@@ -20,6 +20,12 @@ export interface Reply {
   delayMs?: number;
   /** Drop the connection instead of answering. */
   reset?: boolean;
+  /**
+   * Send the status and headers at once, then the body one byte every this
+   * many ms (a body of n bytes takes about n × trickle ms), so that the
+   * connection is never idle for long.
+   */
+  trickle?: number;
 }
 
 /**
@@ -71,11 +77,24 @@ export abstract class HttpStandIn {
       return;
     }
     const text = reply.text ?? JSON.stringify(reply.body ?? null);
+    const bytes = Buffer.from(text, 'utf8');
     res.writeHead(reply.status, {
       'Content-Type': reply.text === undefined ? 'application/json' : 'text/html',
+      ...(reply.trickle === undefined ? {} : { 'Content-Length': String(bytes.length) }),
       ...reply.headers,
     });
-    res.end(text);
+    if (reply.trickle === undefined) {
+      res.end(text);
+      return;
+    }
+    res.flushHeaders();
+    for (const byte of bytes) {
+      await new Promise((resolve) => setTimeout(resolve, reply.trickle));
+      // The client gave up (or stop() closed the connection): stop writing.
+      if (res.destroyed) return;
+      res.write(Buffer.of(byte));
+    }
+    res.end();
   }
 }
 

@@ -1,7 +1,8 @@
 import { HttpService } from '@nestjs/axios';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 
+import { WorkerConfig } from '../../config/worker-config';
 import { TokenProvider } from './token.provider';
 
 type AuthRequestConfig = InternalAxiosRequestConfig & { authRepeated?: boolean };
@@ -16,6 +17,7 @@ export class AuthInterceptor implements OnModuleInit {
   constructor(
     private readonly http: HttpService,
     private readonly tokens: TokenProvider,
+    @Inject(WorkerConfig) private readonly config: WorkerConfig,
   ) {}
 
   onModuleInit(): void {
@@ -29,7 +31,13 @@ export class AuthInterceptor implements OnModuleInit {
       if (response.status !== 401 || config.authRepeated) return response;
       const refused = String(config.headers.get('Authorization') ?? '').replace(/^Bearer /, '');
       this.tokens.invalidate(refused);
-      return axios.request({ ...config, authRepeated: true } as AuthRequestConfig);
+      // The renewed token first, then a fresh bound for the repeat (BACKEND_TIMEOUT_MS,
+      // headers to last byte): the first request's bound has partly run, and the
+      // renewal is the auth server's time, not the backend's. Backend requests carry
+      // no other signal (BackendClient lets a PUT once sent finish).
+      await this.tokens.token();
+      const signal = AbortSignal.timeout(this.config.backend.timeoutMs);
+      return axios.request({ ...config, authRepeated: true, signal } as AuthRequestConfig);
     });
   }
 }

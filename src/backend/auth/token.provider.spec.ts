@@ -10,6 +10,12 @@ import { BackendError } from '../backend.errors';
 import { TokenProvider } from './token.provider';
 
 const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 200, jitter: 0.2 };
+/** A valid token answer padded to 400 bytes, a byte every 50 ms: never idle, 20 s to arrive. */
+const trickling = (): Reply => ({
+  status: 200,
+  body: { access_token: 'a-token-that-never-arrives', token_type: 'Bearer', expires_in: 3600, pad: '.'.repeat(330) },
+  trickle: 50,
+});
 
 function workerConfig(auth: { url: string; clientSecret?: string }, backend: Partial<WorkerConfig['backend']> = {}) {
   return {
@@ -113,6 +119,32 @@ describe(TokenProvider.name, () => {
     },
   );
 
+  it('renews on demand: drops the cached token and fetches a new one, once for all who ask meanwhile', async () => {
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const first = await tokens.token();
+    auth.delayMs = 100;
+
+    const received = await Promise.all([tokens.renew(), tokens.renew(), tokens.token()]);
+
+    expect(auth.requests).toHaveLength(2);
+    expect(received).toEqual([auth.issued[1], auth.issued[1], auth.issued[1]]);
+    expect(received[0]).not.toBe(first);
+    await expect(tokens.token()).resolves.toBe(auth.issued[1]);
+    expect(auth.requests).toHaveLength(2);
+  });
+
+  it('rejects a renewal the auth server refuses with a BackendError of origin auth', async () => {
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    await tokens.token();
+    auth.script = () => ({ status: 400, body: { error: 'invalid_client' } });
+
+    const error = await rejectionOf(tokens.renew());
+
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth', transient: false });
+    expect(auth.requests).toHaveLength(2);
+  });
+
   it('forgets an invalidated token and fetches a new one', async () => {
     const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
     const first = await tokens.token();
@@ -158,6 +190,37 @@ describe(TokenProvider.name, () => {
     expect(auth.requests).toHaveLength(2);
   });
 
+  it('retries a token request whose answer trickles past BACKEND_TIMEOUT_MS', async () => {
+    const timeoutMs = 300;
+    auth.script = () => (auth.requests.length === 1 ? trickling() : undefined);
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }, { timeoutMs }));
+
+    expect(await tokens.token()).toBe(auth.issued[0]);
+
+    expect(auth.requests).toHaveLength(2);
+    const [first, second] = auth.requests.map((request) => request.at);
+    expect(second! - first!).toBeGreaterThanOrEqual(timeoutMs - 5);
+    expect(second! - first!).toBeLessThan(timeoutMs + 300);
+  });
+
+  it('bounds each token request whose answer trickles by BACKEND_TIMEOUT_MS, then gives up with backend_error', async () => {
+    const timeoutMs = 300;
+    auth.script = trickling;
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }, { timeoutMs }));
+    const started = performance.now();
+
+    const error = await rejectionOf(tokens.token());
+
+    const elapsed = performance.now() - started;
+    expect(error).toBeInstanceOf(BackendError);
+    // Given up after its own retries: not transient, so the push does not retry it again.
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth', transient: false });
+    expect((error as BackendError).message).toMatch(/timed out/);
+    expect(auth.requests).toHaveLength(RETRY.maxAttempts);
+    // Three bounded requests and two backoffs (10 and 20 ms, +20 %), not the answers' 20 s.
+    expect(elapsed).toBeLessThan(RETRY.maxAttempts * timeoutMs + 2 * RETRY.maxDelayMs + 400);
+  });
+
   it('gives up with backend_error after BACKEND_MAX_ATTEMPTS auth server failures', async () => {
     auth.script = () => ({ status: 502, body: { error: 'bad gateway' } });
     const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
@@ -165,7 +228,7 @@ describe(TokenProvider.name, () => {
     const error = await rejectionOf(tokens.token());
 
     expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).reason).toBe('backend_error');
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth' });
     expect(auth.requests).toHaveLength(RETRY.maxAttempts);
   });
 
@@ -175,7 +238,7 @@ describe(TokenProvider.name, () => {
     const error = await rejectionOf(tokens.token());
 
     expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).reason).toBe('backend_error');
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth' });
   });
 
   it.each<{ answer: string; config: { clientSecret?: string }; script?: () => Reply }>([
@@ -188,7 +251,7 @@ describe(TokenProvider.name, () => {
     const error = await rejectionOf(tokens.token());
 
     expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).reason).toBe('backend_error');
+    expect(error).toMatchObject({ reason: 'backend_error', origin: 'auth' });
     expect(auth.requests).toHaveLength(1);
   });
 
@@ -222,6 +285,7 @@ describe(TokenProvider.name, () => {
       script: () => ({ status: 200, body: { client_secret: TEST_CLIENT_SECRET } }),
     },
     { failure: 'timeouts', script: () => ({ status: 503, delayMs: 1500 }), timeoutMs: 150 },
+    { failure: 'answers that trickle', script: trickling, timeoutMs: 150 },
     { failure: 'dropped connections', script: () => ({ status: 200, reset: true }) },
     { failure: 'refused connections', url: refusingUrl },
   ])('keeps the client secret out of its error after $failure', async ({ url, timeoutMs, script }) => {

@@ -17,7 +17,8 @@ interface CachedToken {
 /**
  * OAuth 2.0 client-credentials tokens (RFC 6749 §4.4) for the backend: one
  * cached token per process, renewed before it expires, fetched once however
- * many requests need it at the same moment. Tokens are never logged.
+ * many requests need it at the same moment. Each token request is bounded
+ * whole, headers to last byte, by BACKEND_TIMEOUT_MS. Tokens are never logged.
  */
 @Injectable()
 export class TokenProvider {
@@ -33,13 +34,28 @@ export class TokenProvider {
 
   async token(): Promise<string> {
     if (this.cached && Date.now() < this.cached.renewAt) return this.cached.accessToken;
-    this.inFlight ??= this.fetchToken().finally(() => (this.inFlight = undefined));
-    return this.inFlight;
+    return this.fetchOnce();
+  }
+
+  /**
+   * Drops the cached token and fetches a new one (joining a fetch already
+   * under way, which is as fresh): resolves once the auth server issued it,
+   * rejects with a {@link BackendError} of origin `auth` otherwise.
+   */
+  async renew(): Promise<string> {
+    this.cached = undefined;
+    return this.fetchOnce();
   }
 
   /** Forgets `accessToken` (the backend refused it), unless a newer one replaced it already. */
   invalidate(accessToken: string): void {
     if (this.cached?.accessToken === accessToken) this.cached = undefined;
+  }
+
+  /** One fetch at a time, however many callers need the token. */
+  private fetchOnce(): Promise<string> {
+    this.inFlight ??= this.fetchToken().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
   }
 
   private async fetchToken(): Promise<string> {
@@ -51,7 +67,7 @@ export class TokenProvider {
     ).catch((error: unknown) => {
       // Retried here already: the push that needed the token must not retry it again.
       const message = error instanceof Error ? error.message : String(error);
-      throw new BackendError(message, 'backend_error', false, { cause: error });
+      throw BackendError.auth(message, false, { cause: error });
     });
     const lifetimeMs = expiresInS * 1000;
     const margin = Math.min(RENEW_MARGIN_MS, lifetimeMs / 10);
@@ -67,21 +83,28 @@ export class TokenProvider {
       client_id: clientId,
       client_secret: clientSecret,
     });
+    const { timeoutMs } = this.config.backend;
     let response;
     try {
       response = await this.http.post(url, form.toString(), {
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        // axios' `timeout` only bounds idle time: this bounds the whole answer, to its last byte.
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
-      throw new BackendError(`Auth server unreachable: ${describeNetworkError(error)}`, 'backend_error', true);
+      // The request carries no signal but its bound, so a cancel is the bound firing.
+      if (axios.isCancel(error)) {
+        throw BackendError.auth(`Auth server timed out (no full answer within ${timeoutMs} ms)`, true);
+      }
+      throw BackendError.auth(`Auth server unreachable: ${describeNetworkError(error)}`, true);
     }
     const { status, data } = response;
     if (status < 200 || status >= 300) {
-      throw new BackendError(`Auth server answered ${status}`, 'backend_error', isTransientStatus(status));
+      throw BackendError.auth(`Auth server answered ${status}`, isTransientStatus(status));
     }
     const body = data as { access_token?: unknown; expires_in?: unknown } | null;
     if (typeof body?.access_token !== 'string' || !body.access_token) {
-      throw new BackendError('Auth server answered without an access_token', 'backend_error', true);
+      throw BackendError.auth('Auth server answered without an access_token', true);
     }
     const expiresInS = Number(body.expires_in);
     return { accessToken: body.access_token, expiresInS: expiresInS > 0 ? expiresInS : 3600 };
