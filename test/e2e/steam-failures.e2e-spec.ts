@@ -286,4 +286,41 @@ describe('Steam answering slower than STEAM_TIMEOUT_MS', () => {
       available: true,
     });
   });
+
+  it('abandons an answer whose body trickles past STEAM_TIMEOUT_MS, however lively its socket, and retries it', async () => {
+    world.standIns.steam.script = ({ appId, country, attempt }) =>
+      attempt === 1 ? { status: 200, body: { [appId]: appDetailsEntry(appId, country) }, trickle: 20 } : undefined;
+
+    world.publish('app.fetch', { taskId: 't-trickle', appId: 5502, country: 'FR' });
+
+    expect(await world.resultOf('t-trickle')).toEqual({
+      pattern: 'app.fetch.done',
+      data: { taskId: 't-trickle', updated: [5502], failed: [] },
+    });
+    const [first, second] = world.steamCalls(5502, 'FR');
+    // A byte every 20 ms never idles the socket for 300 ms; only a bound on the whole answer ends it.
+    expect(second).toBeDefined();
+    expect(second! - first!).toBeGreaterThanOrEqual(TIMEOUT_MS - SLACK_MS);
+    expect(second! - first!).toBeLessThan(TIMEOUT_MS + 1000);
+  });
+});
+
+describe('Steam asking for a Retry-After of a year', () => {
+  const COOLDOWN = 200;
+  const world = useWorld('steam-retry-after', { STEAM_COOLDOWN_MS: String(COOLDOWN) });
+
+  it('pauses the egress for at most 10 × STEAM_COOLDOWN_MS, then retries the pair', async () => {
+    const failed = failFirstRequest(world, [5601], { status: 429, body: null, headers: { 'Retry-After': '31536000' } });
+
+    world.publish('app.fetch', { taskId: 't-retry-after-year', appId: 5601, country: 'DE' });
+
+    expect(await world.resultOf('t-retry-after-year')).toEqual({
+      pattern: 'app.fetch.done',
+      data: { taskId: 't-retry-after-year', updated: [5601], failed: [] },
+    });
+    const [first, second] = world.steamCalls(5601, 'DE');
+    expect(first).toBe(failed.at);
+    expect(second! - first!).toBeGreaterThanOrEqual(10 * COOLDOWN - SLACK_MS);
+    expect(second! - first!).toBeLessThan(10 * COOLDOWN + 2000);
+  });
 });
