@@ -1,7 +1,8 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
+import type { Redis } from 'ioredis';
 
 import { WorkerConfig } from '../config/worker-config';
+import { createRedisClient } from './redis-connection';
 
 /**
  * The worker's own Redis connection (limiter, task state, readiness), apart
@@ -15,7 +16,8 @@ export class RedisClient implements OnApplicationShutdown {
 
   constructor(@Inject(WorkerConfig) config: WorkerConfig) {
     this.prefix = config.redis.prefix;
-    this.redis = new Redis(config.redis.url, {
+    // Built like Bull's connections: TLS for rediss://, the database of the URL.
+    this.redis = createRedisClient(config.redis.url, {
       // Fail a command after a couple of reconnect rounds instead of queueing it
       // for ever: callers decide whether to wait or give the task back.
       maxRetriesPerRequest: 2,

@@ -1,8 +1,10 @@
 import { HttpModule } from '@nestjs/axios';
-import { BullModule } from '@nestjs/bull';
+import { BullModule, getQueueToken } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
+import type { Queue } from 'bull';
 
 import { WorkerConfig } from '../config/worker-config';
+import { BullRedisClients } from '../redis/redis-connection';
 import { EgressLimiter } from './egress/egress.limiter';
 import { EgressPool } from './egress/egress.pool';
 import { RETRY_LATER_BACKOFF, retryLaterBackoff, STEAM_QUEUE } from './steam-queue.constants';
@@ -23,9 +25,26 @@ import { SteamRequestQueue } from './steam-request.queue';
     }),
     BullModule.registerQueueAsync({
       name: STEAM_QUEUE,
-      inject: [WorkerConfig],
-      useFactory: (config: WorkerConfig) => ({
-        redis: config.redis.url,
+      inject: [WorkerConfig, BullRedisClients],
+      extraProviders: [
+        {
+          provide: BullRedisClients,
+          inject: [WorkerConfig],
+          useFactory: (config: WorkerConfig) => new BullRedisClients(config.redis.url, config.redis.prefix),
+        },
+        {
+          // Bull leaves the clients of a createClient open: close them once the queue has closed.
+          provide: `${STEAM_QUEUE}:redis-clients-closer`,
+          inject: [getQueueToken(STEAM_QUEUE), BullRedisClients],
+          useFactory: (queue: Queue, clients: BullRedisClients) => ({
+            onApplicationShutdown: () => queue.close().finally(() => clients.close()),
+          }),
+        },
+      ],
+      useFactory: (config: WorkerConfig, clients: BullRedisClients) => ({
+        // Not `redis: <url>`: Bull's URL parser drops TLS (rediss://). Its three
+        // connections are built from REDIS_URL like the worker's own client.
+        createClient: clients.createClient,
         prefix: config.redis.prefix,
         settings: {
           backoffStrategies: { [RETRY_LATER_BACKOFF]: retryLaterBackoff },
@@ -38,6 +57,6 @@ import { SteamRequestQueue } from './steam-request.queue';
     }),
   ],
   providers: [SteamClient, EgressPool, EgressLimiter, SteamRequestProcessor, SteamRequestQueue],
-  exports: [SteamRequestQueue, EgressPool, EgressLimiter],
+  exports: [SteamRequestQueue, SteamRequestProcessor, EgressPool, EgressLimiter],
 })
 export class SteamModule {}

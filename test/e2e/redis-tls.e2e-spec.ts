@@ -1,0 +1,197 @@
+import Redis from 'ioredis';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { waitFor } from '../support/rmq';
+import { FetchDone } from '../support/shapes';
+import { TlsRedisServer } from '../support/tls-redis';
+import {
+  isolatedNames,
+  startStandIns,
+  startTestWorker,
+  StandIns,
+  testEnvironment,
+  watchQueues,
+} from '../support/worker.harness';
+import { spawnWorker, WorkerProcess } from '../support/worker.process';
+
+const built = existsSync(join(__dirname, '..', '..', 'dist', 'main.js'));
+/** The database REDIS_URL names: it must survive the move to TLS too. */
+const DB = 2;
+/** Bull's name for the blocking client of the Steam queue: `<prefix>:<base64 of the queue name>`. */
+const bullWorkerName = (prefix: string) => `${prefix}:${Buffer.from('steam-requests').toString('base64')}`;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * REDIS_URL=rediss://… (CONTRACT.md §6) in the built worker: every Redis
+ * connection, Bull's three included, speaks TLS. The Redis here listens on a
+ * TLS port only, so a connection that is not TLS gets nowhere (and leaves a
+ * failed handshake in the server's log). The worker trusts the throwaway CA
+ * through NODE_EXTRA_CA_CERTS, read at process start, hence a child process.
+ */
+describe.runIf(built)('REDIS_URL rediss:// in a worker process', () => {
+  const names = isolatedNames('redis-tls');
+  let redis: TlsRedisServer;
+  let standIns: StandIns;
+  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  let worker: WorkerProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    redis = await new TlsRedisServer().start();
+    standIns = await startStandIns();
+    queues = await watchQueues(names);
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    worker = spawnWorker({
+      ...testEnvironment(standIns, names),
+      REDIS_URL: redis.url(DB),
+      NODE_EXTRA_CA_CERTS: redis.caPath,
+      HTTP_PORT: String(port),
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    });
+    await waitFor(
+      async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
+      45_000,
+      'the worker ready',
+    );
+  });
+
+  afterAll(async () => {
+    if (worker && worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
+    await queues?.rabbit.close();
+    await standIns?.stop();
+    await redis?.stop();
+  });
+
+  it('runs a task through Bull over TLS: Steam is called and the result comes, with no plaintext connection', async () => {
+    const before = standIns.steam.requests.length;
+
+    queues.rabbit.publish(names.WORKER_QUEUE, {
+      pattern: 'app.fetch',
+      data: { taskId: 'tls-1', appId: 620, country: 'DE' },
+    });
+    const result = await waitFor(
+      () => queues.results.find((message) => (message.body as FetchDone).data?.taskId === 'tls-1'),
+      20_000,
+      'the result of tls-1',
+    ).catch((error: Error) => {
+      // Bull speaking plaintext to the TLS port shows as failed handshakes in the server's log.
+      throw new Error(
+        `${error.message}; Steam requests: ${standIns.steam.requests.length - before}; ` +
+          `failed TLS handshakes at the Redis: ${redis.failedHandshakes().length}`,
+      );
+    });
+
+    expect(result.body).toEqual({
+      pattern: 'app.fetch.done',
+      data: { taskId: 'tls-1', updated: [620], failed: [] },
+    });
+    const requests = standIns.steam.requests.slice(before);
+    expect(requests.map((request) => request.url.searchParams.get('appids'))).toContain('620');
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    // Nothing ever tried this TLS-only port without TLS (Bull's URL parser would have).
+    expect(redis.failedHandshakes()).toEqual([]);
+  });
+
+  it("has every connection of the worker, Bull's three included, on the TLS port, in the database of REDIS_URL", async () => {
+    const admin = redis.client();
+    const connections = ((await admin.client('LIST')) as string)
+      .split('\n')
+      .filter((line) => line.includes(` name=${names.REDIS_PREFIX}:`))
+      .map((line) => ({
+        name: /\bname=(\S*)/.exec(line)![1],
+        db: Number(/\bdb=(\d+)/.exec(line)![1]),
+      }));
+
+    expect(connections.map((connection) => connection.name).sort()).toEqual(
+      [
+        `${names.REDIS_PREFIX}:bull-client`,
+        `${names.REDIS_PREFIX}:bull-subscriber`,
+        `${names.REDIS_PREFIX}:worker`,
+        bullWorkerName(names.REDIS_PREFIX),
+      ].sort(),
+    );
+    expect(connections.map((connection) => connection.db)).toEqual([DB, DB, DB, DB]);
+    // The queue's and the worker's keys live in that database, under the prefix.
+    expect(await admin.dbsize()).toBe(0);
+    await admin.select(DB);
+    const keys = await admin.keys('*');
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((key) => !key.startsWith(`${names.REDIS_PREFIX}:`))).toEqual([]);
+    expect(keys.some((key) => key.startsWith(`${names.REDIS_PREFIX}:steam-requests:`))).toBe(true);
+  });
+
+  it('exits cleanly on SIGTERM, its TLS connections gone', async () => {
+    const admin = redis.client();
+    worker.child.kill('SIGTERM');
+
+    expect(await worker.exited).toBe(0);
+    await waitFor(
+      async () => !((await admin.client('LIST')) as string).includes(` name=${names.REDIS_PREFIX}:`),
+      5000,
+      "the worker's connections gone",
+    );
+    expect(redis.failedHandshakes()).toEqual([]);
+  });
+});
+
+/**
+ * Bull leaves the connections of a `createClient` open when its queue closes:
+ * the app closes them itself. In process, against the shared Redis, where a
+ * leak would outlive `app.close()`.
+ */
+describe("Bull's connections when the app closes", () => {
+  const names = isolatedNames('redis-close');
+  let standIns: StandIns;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    standIns = await startStandIns();
+    admin = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+  });
+
+  afterAll(async () => {
+    admin?.disconnect();
+    await standIns?.stop();
+  });
+
+  const namedConnections = async () =>
+    ((await admin.client('LIST')) as string)
+      .split('\n')
+      .map((line) => /\bname=(\S*)/.exec(line)?.[1] ?? '')
+      .filter((name) => name.startsWith(`${names.REDIS_PREFIX}:`))
+      .sort();
+
+  it('closes all of them', async () => {
+    const worker = await startTestWorker(testEnvironment(standIns, names));
+    try {
+      await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
+      await waitFor(async () => (await namedConnections()).length === 4, 10_000, 'four named connections');
+      expect(await namedConnections()).toEqual(
+        [
+          `${names.REDIS_PREFIX}:bull-client`,
+          `${names.REDIS_PREFIX}:bull-subscriber`,
+          `${names.REDIS_PREFIX}:worker`,
+          bullWorkerName(names.REDIS_PREFIX),
+        ].sort(),
+      );
+    } finally {
+      await worker.close();
+    }
+
+    // Closed by the app itself, not by the end of a process.
+    await waitFor(async () => (await namedConnections()).length === 0, 2000, 'no connection left');
+  });
+});
