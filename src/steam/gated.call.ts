@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 
+import { linkedSignal } from '../common/linked-signal';
 import { SteamTransientError } from './steam.errors';
 
 /** What a Steam call waits for and what stops it. */
@@ -29,12 +30,15 @@ export class GatedCall {
   /** Why `beforeSend` refused the request, if it did; thrown instead of axios' wrapping of it. */
   refusal?: unknown;
   readonly signal: AbortSignal;
+  private readonly detach: () => void;
 
   constructor(
     private readonly timeoutMs: number,
     private readonly options: SteamCallOptions = {},
   ) {
-    this.signal = options.signal ? AbortSignal.any([this.controller.signal, options.signal]) : this.controller.signal;
+    const linked = linkedSignal(this.controller.signal, options.signal);
+    this.signal = linked.signal;
+    this.detach = linked.dispose;
     this.arm('connecting');
   }
 
@@ -53,6 +57,7 @@ export class GatedCall {
   /** The call is over (answered or failed): no timer is left behind. */
   finish(): void {
     clearTimeout(this.timer);
+    this.detach();
   }
 
   get timedOut(): boolean {

@@ -2,7 +2,7 @@
  * Why a task as a whole ends in the dead-letter queue, with the `task.failed`
  * code the orchestrator sees (CONTRACT.md §2).
  */
-export type TaskFailureCode = 'invalid_task' | 'steam_error' | 'not_configured';
+export type TaskFailureCode = 'invalid_task' | 'steam_error' | 'not_configured' | 'too_many_deliveries';
 
 export class TaskFailedError extends Error {
   override readonly name = 'TaskFailedError';

@@ -2,10 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { RmqContext } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { ClassConstructor } from 'class-transformer';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 import { sleep } from '../common/sleep';
-import { validateTask, validTaskId } from './dto/validate-task';
+import { CrashLoopGuard } from './crash-loop.guard';
+import { isValidTaskId, validateTask, validTaskId } from './dto/validate-task';
 import { TaskAbandonedError, TaskFailedError } from './task.errors';
 import { TaskPattern } from './task-patterns';
 import { InFlightTasks, TaskInFlight } from './in-flight.tasks';
@@ -19,6 +20,8 @@ export interface TaskRun {
   signal: AbortSignal;
   /** Whether the taskId names this run across deliveries (given, not generated), so it may resume. */
   resumable: boolean;
+  /** A new pair was accepted: this delivery is getting somewhere (see CrashLoopGuard). */
+  progressed(): void;
 }
 
 /** Pause before giving a task back after a passing fault, so a fault cannot spin. */
@@ -38,6 +41,7 @@ export class TaskRunner {
     private readonly publisher: ResultPublisher,
     private readonly server: TaskServer,
     private readonly inFlight: InFlightTasks,
+    private readonly crashLoops: CrashLoopGuard,
   ) {}
 
   async run<Dto extends object, Result extends object>(
@@ -54,8 +58,25 @@ export class TaskRunner {
       const dto = await validateTask(dtoClass, data);
       const namedTaskId = validTaskId(data) ?? messageId(message);
       taskId = namedTaskId ?? taskId;
-      const result = await useCase(dto, { taskId, signal: task.signal, resumable: namedTaskId !== undefined });
-      await this.settle(task, `${pattern}.done`, { taskId, ...result }, { response: { taskId, ...result } }, 'ack');
+      const delivery = await this.crashLoops.open(namedTaskId ?? bodyHash(message));
+      if (delivery === 'too_many') {
+        throw new TaskFailedError(
+          'too_many_deliveries',
+          'the worker died during each of its last deliveries without getting further (MAX_DELIVERIES)',
+        );
+      }
+      try {
+        const run = {
+          taskId,
+          signal: task.signal,
+          resumable: namedTaskId !== undefined,
+          progressed: delivery.progressed,
+        };
+        const result = await useCase(dto, run);
+        await this.settle(task, `${pattern}.done`, { taskId, ...result }, { response: { taskId, ...result } }, 'ack');
+      } finally {
+        delivery.close();
+      }
     } catch (error) {
       await this.onError(task, pattern, taskId, error);
     } finally {
@@ -107,6 +128,8 @@ export class TaskRunner {
     reply: object,
     outcome: 'ack' | 'dead-letter',
   ): Promise<void> {
+    // A task whose channel is gone publishes nothing: its redelivery does the work.
+    task.signal.throwIfAborted();
     await this.publisher.publishEvent(event, data);
     const { replyTo, correlationId } = task.message.properties;
     if (isRequest(task.message))
@@ -140,5 +163,10 @@ export class TaskRunner {
 
 function messageId(message: ConsumeMessage): string | undefined {
   const id = message.properties.messageId as unknown;
-  return typeof id === 'string' && id.length >= 1 && id.length <= 128 ? id : undefined;
+  return isValidTaskId(id) ? id : undefined;
+}
+
+/** What names a task that carries no id across its deliveries: its body. */
+function bodyHash(message: ConsumeMessage): string {
+  return `body-${createHash('sha256').update(message.content).digest('base64url')}`;
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 
 import { BackendModule } from '../backend/backend.module';
 import { SteamModule } from '../steam/steam.module';
+import { CrashLoopGuard } from './crash-loop.guard';
 import { InFlightTasks } from './in-flight.tasks';
 import { TaskProgressStore } from './progress/task-progress.store';
 import { TaskRunner } from './task.runner';
@@ -28,6 +29,7 @@ import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
     AppListUseCase,
     BatchFetchUseCase,
     TaskProgressStore,
+    CrashLoopGuard,
   ],
   exports: [TaskServer, RabbitConnection, ConsumerState],
 })

@@ -2,9 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setMaxListeners } from 'node:events';
 import pMap from 'p-map';
 
+import { BackendCircuit } from '../../backend/backend.circuit';
 import { BackendClient } from '../../backend/backend.client';
 import { BackendError } from '../../backend/backend.errors';
 import { WorkerConfig } from '../../config/worker-config';
+import { linkedSignal } from '../../common/linked-signal';
 import { SteamError } from '../../steam/steam.errors';
 import { SteamRequestQueue } from '../../steam/steam-request.queue';
 import { BatchProgress, TaskProgressStore } from '../progress/task-progress.store';
@@ -40,6 +42,7 @@ export class BatchFetchUseCase {
     private readonly steam: SteamRequestQueue,
     private readonly backend: BackendClient,
     private readonly progressStore: TaskProgressStore,
+    private readonly circuit: BackendCircuit,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
   ) {}
 
@@ -73,7 +76,7 @@ export class BatchFetchUseCase {
       await pMap(
         todo,
         (pair) =>
-          this.fetchAndPush(pair, report, progress, batch.signal).catch((error: unknown) => {
+          this.fetchAndPush(pair, report, progress, run, batch.signal).catch((error: unknown) => {
             if (!batch.signal.aborted) batch.abort(error);
           }),
         { concurrency: this.config.steam.feedWindow },
@@ -89,23 +92,39 @@ export class BatchFetchUseCase {
     { appId, country, index }: Pair,
     report: BatchReport,
     progress: BatchProgress | undefined,
+    run: TaskRun,
     signal: AbortSignal,
   ): Promise<void> {
     let details;
-    try {
-      details = await this.steam.request({ kind: 'appdetails', appId, country }, signal);
-    } catch (error) {
-      // Steam's own failures fail the pair; anything else (Redis gone, abort) fails the task.
-      if (!(error instanceof SteamError) || signal.aborted) throw error;
-      return report.fail(appId, country, 'steam_error');
+    for (;;) {
+      // While the backend cannot take what Steam would give, Steam is not asked.
+      if (!(await this.circuit.whenFetchAllowed(signal))) return report.fail(appId, country, 'backend_error');
+      const request = linkedSignal(signal, this.circuit.openSignal);
+      try {
+        details = await this.steam.request({ kind: 'appdetails', appId, country }, request.signal);
+        break;
+      } catch (error) {
+        if (signal.aborted) throw error;
+        // The circuit opened before this request left: it was withdrawn, not sent.
+        if (request.signal.aborted) continue;
+        // Steam's own failures fail the pair; anything else fails the task.
+        if (!(error instanceof SteamError)) throw error;
+        return report.fail(appId, country, 'steam_error');
+      } finally {
+        request.dispose();
+      }
     }
+    const record = { appId, country, ...details, fetchedAt: new Date().toISOString() };
     try {
-      await this.backend.push({ appId, country, ...details, fetchedAt: new Date().toISOString() }, signal);
+      await this.backend.push(record, signal);
+      this.circuit.recordSuccess();
     } catch (error) {
       if (!(error instanceof BackendError) || signal.aborted) throw error;
+      this.circuit.recordFailure(error, record);
       return report.fail(appId, country, error.reason);
     }
     await progress?.markAccepted(index);
+    run.progressed();
   }
 }
 
