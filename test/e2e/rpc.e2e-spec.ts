@@ -1,9 +1,12 @@
 import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import type { ConsumeMessage } from 'amqplib';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { RabbitConnection } from '../../src/tasks/transport/rabbit.connection';
 import { RabbitProbe, RABBITMQ_URL, ReceivedMessage, waitFor } from '../support/rmq';
 import { isolatedNames, startTestWorker, testEnvironment, TestWorker, workerFixture } from '../support/worker.harness';
 
@@ -21,6 +24,63 @@ const bodyOf = (message: ReceivedMessage) => message.body as ResultBody;
 
 /** A request's answer never takes this long with the stand-ins; waiting longer only hides a missing reply. */
 const REPLY_TIMEOUT_MS = 15_000;
+
+const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A real direct reply-to address, `amq.rabbitmq.reply-to.<base64 of a pid in
+ * Erlang's external term format>.<key>`, got by asking the broker for one.
+ */
+async function ownDirectReplyTo(): Promise<string> {
+  const caller = await RabbitProbe.connect();
+  try {
+    const { queue } = await caller.channel.assertQueue('', { exclusive: true });
+    await caller.channel.consume(DIRECT_REPLY_TO, () => undefined, { noAck: true });
+    caller.channel.sendToQueue(queue, Buffer.from('{}'), { replyTo: DIRECT_REPLY_TO });
+    const message = await waitFor(() => caller.channel.get(queue, { noAck: true }), 5_000, 'a direct reply-to address');
+    return String(message.properties.replyTo);
+  } finally {
+    await caller.close();
+  }
+}
+
+/**
+ * The same address with its pid moved to a node that does not exist. RabbitMQ
+ * 3.10 writes the pid's node as `reply@<phash2 of the node name>` and looks that
+ * hash up among the running nodes; an unknown one crashes the publishing
+ * channel's process, and the broker closes the whole connection (541).
+ */
+function onMissingNode(address: string): string {
+  const prefix = `${DIRECT_REPLY_TO}.`;
+  const [encoded, key] = address.slice(prefix.length).split('.') as [string, string];
+  const term = Buffer.from(encoded, 'base64');
+  // 131 (format version), 88 (NEW_PID_EXT) or 103 (PID_EXT), then the node as an atom.
+  const wide = term[2] === 118 || term[2] === 100;
+  const start = wide ? 5 : 4;
+  const end = start + (wide ? term.readUInt16BE(3) : term[3]!);
+  const hash = Number(term.subarray(start, end).toString('utf8').split('@')[1]) || 0;
+  const node = Buffer.from(`reply@${(hash + 1) % 2 ** 27}`, 'utf8');
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(node.length);
+  const moved = Buffer.concat([term.subarray(0, 2), Buffer.from([118]), length, node, term.subarray(end)]);
+  return `${prefix}${moved.toString('base64')}.${key}`;
+}
+
+/** Ready and unacknowledged messages of `queue`, as the broker counts them. */
+async function queueDepth(queue: string): Promise<{ ready: number; unacked: number } | undefined> {
+  const { stdout } = await promisify(execFile)(
+    'rabbitmqctl',
+    ['-q', 'list_queues', '--no-table-headers', 'name', 'messages_ready', 'messages_unacknowledged'],
+    { timeout: 30_000 },
+  );
+  const row = stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\t/))
+    .find(([name]) => name === queue);
+  return row && { ready: Number(row[1]), unacked: Number(row[2]) };
+}
 
 describe('steam-worker answering requests', () => {
   const fixture = workerFixture('rpc');
@@ -241,6 +301,100 @@ describe('steam-worker answering requests', () => {
         country: 'JP',
         available: true,
       });
+    });
+  });
+
+  describe('when a reply_to cannot be delivered', () => {
+    /** Closes of the worker's task connection (tasks in, results out) since this block started. */
+    let disconnects = 0;
+    let taskConnection: unknown;
+
+    beforeAll(() => {
+      const rabbit = fixture.worker.app.get(RabbitConnection);
+      rabbit.manager.on('disconnect', () => disconnects++);
+      taskConnection = rabbit.manager.connection;
+      expect(taskConnection).toBeDefined();
+    });
+
+    const resultsOf = (taskId: string) => fixture.results.filter((message) => bodyOf(message).data?.taskId === taskId);
+    const deadLettersOf = (taskId: string) =>
+      fixture.deadLetters.filter((message) => message.raw.content.toString('utf8').includes(`"${taskId}"`));
+
+    /** The connection that carries tasks is the one the worker had before, and it never went down. */
+    function expectTaskConnectionKept(): void {
+      expect(disconnects).toBe(0);
+      expect(fixture.worker.app.get(RabbitConnection).manager.connection).toBe(taskConnection);
+    }
+
+    /** One result, no second one after a while, nothing dead-lettered, and the task queue drained (acked). */
+    async function expectSettledOnce(taskIds: string[]): Promise<void> {
+      for (const taskId of taskIds) await waitFor(() => resultsOf(taskId).length > 0, 20_000, `result of ${taskId}`);
+      await sleep(3_000);
+      for (const taskId of taskIds) {
+        expect(resultsOf(taskId).map((message) => message.body)).toEqual([
+          { pattern: 'app.fetch.done', data: { taskId, updated: expect.any(Array), failed: [] } },
+        ]);
+        expect(deadLettersOf(taskId)).toEqual([]);
+      }
+      expect(await queueDepth(names.WORKER_QUEUE)).toEqual({ ready: 0, unacked: 0 });
+    }
+
+    it('drops a reply to a direct reply-to address of a node that does not exist, and keeps its task connection', async () => {
+      const lostNode = onMissingNode(await ownDirectReplyTo());
+      fixture.publish(
+        { pattern: 'app.fetch', data: { taskId: 'r-lost-node', appId: 681, country: 'US' }, id: randomUUID() },
+        { replyTo: lostNode, correlationId: 'corr-lost-node' },
+      );
+      // 40 pairs queued behind it.
+      const appIds = Array.from({ length: 20 }, (_, i) => 700 + i);
+      fixture.publish({
+        pattern: 'apps.fetch',
+        data: { taskId: 'r-behind-lost-node', appIds, countries: ['US', 'FR'] },
+      });
+
+      await expectSettledOnce(['r-lost-node']);
+      expectTaskConnectionKept();
+      // A task published now is done at once, on the same connection.
+      const publishedAt = Date.now();
+      request('app.fetch', { taskId: 'r-after-lost-node', appId: 682, country: 'US' }, 'corr-after-lost-node');
+      const reply = await replyTo('corr-after-lost-node', 5_000);
+      expect(Date.now() - publishedAt).toBeLessThan(5_000);
+      expect(reply.body).toEqual({
+        response: { taskId: 'r-after-lost-node', updated: [682], failed: [] },
+        isDisposed: true,
+      });
+      const batch = await waitFor(() => resultsOf('r-behind-lost-node')[0], 30_000, 'the batch behind it');
+      expect(batch.body).toEqual({
+        pattern: 'apps.fetch.done',
+        data: { taskId: 'r-behind-lost-node', updated: appIds, failed: [] },
+      });
+      expect(resultsOf('r-behind-lost-node')).toHaveLength(1);
+      expectTaskConnectionKept();
+    });
+
+    it('drops replies to malformed and missing reply_to addresses, settling each task once', async () => {
+      const addresses = {
+        'r-garbage': `${DIRECT_REPLY_TO}.garbage`,
+        'r-garbage-key': `${DIRECT_REPLY_TO}.garbage.key`,
+        'r-not-a-pid': `${DIRECT_REPLY_TO}.${Buffer.from('not a pid').toString('base64')}.a2V5`,
+        'r-missing-queue': `no-such-queue.${randomUUID()}`,
+      };
+      let appId = 690;
+      for (const [taskId, address] of Object.entries(addresses)) {
+        fixture.publish(
+          { pattern: 'app.fetch', data: { taskId, appId: appId++, country: 'DE' }, id: randomUUID() },
+          { replyTo: address, correlationId: `corr-${taskId}` },
+        );
+      }
+
+      await expectSettledOnce(Object.keys(addresses));
+      expectTaskConnectionKept();
+      request('app.fetch', { taskId: 'r-after-malformed', appId: 699, country: 'DE' }, 'corr-after-malformed');
+      expect((await replyTo('corr-after-malformed', 5_000)).body).toEqual({
+        response: { taskId: 'r-after-malformed', updated: [699], failed: [] },
+        isDisposed: true,
+      });
+      expectTaskConnectionKept();
     });
   });
 

@@ -8,8 +8,31 @@ const HEARTBEAT_S = 5;
 const RECONNECT_S = 1;
 
 /**
- * The worker's one connection to RabbitMQ, reconnecting by itself. The task
- * consumer and the result publisher each open their channel on it.
+ * A connection to RabbitMQ that reconnects by itself, named `name` in the
+ * broker's connection list (`connection_name`), its ups and downs logged.
+ */
+export function connectToRabbit(url: string, name: string, logger: Logger): AmqpConnectionManager {
+  const manager = amqp.connect([url], {
+    heartbeatIntervalInSeconds: HEARTBEAT_S,
+    reconnectTimeInSeconds: RECONNECT_S,
+    connectionOptions: { clientProperties: { connection_name: name } },
+  });
+  manager.on('connect', () => logger.log(`Connected to RabbitMQ (${name})`));
+  manager.on('disconnect', ({ err }) =>
+    logger.warn(`Disconnected from RabbitMQ (${name}): ${err?.message ?? 'closed'}`),
+  );
+  manager.on('connectFailed', ({ err }) =>
+    logger.warn(`Cannot reach RabbitMQ (${name}): ${err?.message ?? 'unknown error'}`),
+  );
+  return manager;
+}
+
+/**
+ * The worker's connection for tasks, reconnecting by itself. The task
+ * consumer and the result publisher each open their channel on it. Replies
+ * to requests never go out on it (see ReplyPublisher): a reply to a direct
+ * reply-to address of a node that does not exist makes RabbitMQ close the
+ * connection it was published on.
  */
 @Injectable()
 export class RabbitConnection implements OnApplicationShutdown {
@@ -17,17 +40,7 @@ export class RabbitConnection implements OnApplicationShutdown {
   readonly manager: AmqpConnectionManager;
 
   constructor(@Inject(WorkerConfig) config: WorkerConfig) {
-    this.manager = amqp.connect([config.rabbit.url], {
-      heartbeatIntervalInSeconds: HEARTBEAT_S,
-      reconnectTimeInSeconds: RECONNECT_S,
-    });
-    this.manager.on('connect', () => this.logger.log('Connected to RabbitMQ'));
-    this.manager.on('disconnect', ({ err }) =>
-      this.logger.warn(`Disconnected from RabbitMQ: ${err?.message ?? 'closed'}`),
-    );
-    this.manager.on('connectFailed', ({ err }) =>
-      this.logger.warn(`Cannot reach RabbitMQ: ${err?.message ?? 'unknown error'}`),
-    );
+    this.manager = connectToRabbit(config.rabbit.url, `steam-worker tasks (${config.rabbit.workerQueue})`, this.logger);
   }
 
   get connected(): boolean {

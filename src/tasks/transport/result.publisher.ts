@@ -1,64 +1,72 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import type { ChannelWrapper } from 'amqp-connection-manager';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 
 import { WorkerConfig } from '../../config/worker-config';
+import { ConfirmChannelKeeper, publishConfirmed } from './confirm-channel.keeper';
 import { RabbitConnection } from './rabbit.connection';
+import { ReplyPublisher } from './reply.publisher';
 
 /** A result the broker did not confirm, or returned as unroutable: the task goes back. */
 export class ResultNotConfirmedError extends Error {
   override readonly name = 'ResultNotConfirmedError';
 }
 
-/** How long a result may wait for the broker's confirm before the task is given back. */
+/** How long a result may wait for its channel and the broker's confirm before the task is given back. */
 const PUBLISH_TIMEOUT_MS = 15_000;
 
 /**
- * Publishes on a confirm channel: results to ORCHESTRATOR_QUEUE (persistent,
- * mandatory, resolved only once the broker confirmed and did not return them)
- * and replies to a request's `reply_to` (confirmed, never mandatory: a direct
- * reply-to address returns mandatory messages even when it delivers them).
+ * Publishes results to ORCHESTRATOR_QUEUE (persistent, mandatory, resolved
+ * only once the broker confirmed and did not return them) on a raw confirm
+ * channel of the task connection, and hands replies to a request's `reply_to`
+ * to the {@link ReplyPublisher} and its own connection.
+ *
+ * A result is published once. When its channel or connection is lost before
+ * the confirm, it is not sent again after the reconnect (amqp-connection-manager's
+ * ChannelWrapper would queue and re-send it): the task's delivery went with the
+ * same connection, and its redelivery publishes the result of its own run.
  */
 @Injectable()
-export class ResultPublisher implements OnModuleInit {
+export class ResultPublisher implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ResultPublisher.name);
   private readonly returned = new Set<string>();
-  private channel!: ChannelWrapper;
+  private readonly replies: ReplyPublisher;
+  private channels!: ConfirmChannelKeeper;
 
   constructor(
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
     private readonly connection: RabbitConnection,
-  ) {}
+  ) {
+    this.replies = new ReplyPublisher(config.rabbit.url, `steam-worker replies (${config.rabbit.workerQueue})`);
+  }
 
   onModuleInit(): void {
-    this.channel = this.connection.manager.createChannel({
-      json: false,
-      confirm: true,
-      publishTimeout: PUBLISH_TIMEOUT_MS,
-      setup: async (channel: ConfirmChannel) => {
-        channel.on('error', (error: Error) => this.logger.warn(`Result channel error: ${error.message}`));
-        // basic.return arrives before the basic.ack of the same message.
-        channel.on('return', (message: ConsumeMessage) => {
-          if (message.properties.messageId) this.returned.add(String(message.properties.messageId));
-        });
-        await channel.assertQueue(this.config.rabbit.orchestratorQueue, { durable: true });
-      },
+    this.channels = new ConfirmChannelKeeper(this.connection.manager, 'result', this.logger, async (channel) => {
+      // basic.return arrives before the basic.ack of the same message.
+      channel.on('return', (message: ConsumeMessage) => {
+        if (message.properties.messageId) this.returned.add(String(message.properties.messageId));
+      });
+      await channel.assertQueue(this.config.rabbit.orchestratorQueue, { durable: true });
     });
-    this.channel.on('error', (error: Error) => this.logger.warn(`Result channel setup failed: ${error.message}`));
+    this.channels.open();
   }
 
   /** Resolves once the broker confirmed the event; throws {@link ResultNotConfirmedError} otherwise. */
   async publishEvent(pattern: string, data: unknown): Promise<void> {
+    const deadline = Date.now() + PUBLISH_TIMEOUT_MS;
+    const channel = await this.resultChannel(PUBLISH_TIMEOUT_MS);
+    if (!channel) throw new ResultNotConfirmedError(`Result ${pattern} not published: no channel to RabbitMQ`);
     const messageId = randomUUID();
     const body = Buffer.from(JSON.stringify({ pattern, data }));
     try {
-      await this.channel.publish('', this.config.rabbit.orchestratorQueue, body, {
-        persistent: true,
-        mandatory: true,
-        messageId,
-        contentType: 'application/json',
-      });
+      await publishConfirmed(
+        channel,
+        '',
+        this.config.rabbit.orchestratorQueue,
+        body,
+        { persistent: true, mandatory: true, messageId, contentType: 'application/json' },
+        Math.max(1, deadline - Date.now()),
+      );
     } catch (error) {
       this.returned.delete(messageId);
       throw new ResultNotConfirmedError(`Result ${pattern} not confirmed: ${(error as Error).message}`);
@@ -70,17 +78,30 @@ export class ResultPublisher implements OnModuleInit {
 
   /**
    * Sends Nest's reply format to a request's caller. Best effort by contract:
-   * a reply that cannot be delivered never gives the task back, so failures
-   * are logged, not thrown.
+   * a reply that cannot be delivered never gives the task back, so it never
+   * throws; whatever went wrong is logged.
    */
-  async reply(replyTo: string, correlationId: string | undefined, body: object): Promise<void> {
-    try {
-      await this.channel.publish('', replyTo, Buffer.from(JSON.stringify({ ...body, isDisposed: true })), {
-        correlationId,
-        contentType: 'application/json',
-      });
-    } catch (error) {
-      this.logger.warn(`Reply to a request not delivered: ${(error as Error).message}`);
-    }
+  reply(replyTo: string, correlationId: string | undefined, body: object): Promise<void> {
+    return this.replies.send(replyTo, correlationId, Buffer.from(JSON.stringify({ ...body, isDisposed: true })));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.replies.close();
+    await this.channels?.close();
+  }
+
+  /**
+   * The result channel of the task connection as it is now. While that
+   * connection is down there is none: the tasks it carried are gone with it,
+   * and nothing may be published for them. While it is up and the channel is
+   * being set up, waits for that channel (never for one of a later connection).
+   */
+  private async resultChannel(timeoutMs: number): Promise<ConfirmChannel | undefined> {
+    const ready = this.channels.channel;
+    if (ready) return ready;
+    const connection = this.connection.manager.connection?.connection;
+    if (!connection) return undefined;
+    const channel = await this.channels.waitForChannel(timeoutMs);
+    return channel?.connection === connection ? channel : undefined;
   }
 }
