@@ -18,7 +18,7 @@ import {
 } from 'class-validator';
 
 import { APP_IDS_HARD_CAP } from '../tasks/dto/task.dto';
-import { ConfigError } from './config.error';
+import { ConfigError } from './config.errors';
 import { parseProxies } from './proxies';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
