@@ -4,6 +4,7 @@ import { BackendModule } from './backend/backend.module';
 import { WorkerConfigModule } from './config/config.module';
 import { WorkerConfig } from './config/worker-config';
 import { HealthModule } from './health/health.module';
+import { RabbitModule } from './rabbit/rabbit.module';
 import { RedisModule } from './redis/redis.module';
 import { SteamModule } from './steam/steam.module';
 import { TasksModule } from './tasks/tasks.module';
@@ -14,7 +15,15 @@ export class AppModule {
   static forRoot(config: WorkerConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [WorkerConfigModule.forRoot(config), RedisModule, SteamModule, BackendModule, TasksModule, HealthModule],
+      imports: [
+        WorkerConfigModule.forRoot(config),
+        RedisModule,
+        RabbitModule,
+        SteamModule,
+        BackendModule,
+        TasksModule,
+        HealthModule,
+      ],
     };
   }
 }

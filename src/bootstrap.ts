@@ -4,7 +4,7 @@ import { MicroserviceOptions } from '@nestjs/microservices';
 import { CappedLogger } from './common/capped.logger';
 import type { LogLevel } from './config/environment';
 import { WorkerConfig } from './config/worker-config';
-import { TaskServer } from './tasks/transport/task.server';
+import { TaskServer } from './rabbit/task.server';
 
 const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
   fatal: ['fatal'],

@@ -59,3 +59,12 @@ export class BackendError extends Error implements BackendFailure {
 export function isTransientStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
+
+/** Why a batch's Steam requests still waiting were withdrawn. */
+export class BackendCircuitOpenError extends Error {
+  override readonly name = 'BackendCircuitOpenError';
+
+  constructor() {
+    super('the backend keeps failing: fetching paused');
+  }
+}

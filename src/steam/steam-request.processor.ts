@@ -8,15 +8,17 @@ import { WorkerConfig } from '../config/worker-config';
 import { DepartureGate } from './egress/departure.gate';
 import { EgressLimiter, Reservation, StateChange } from './egress/egress.limiter';
 import { EgressPool } from './egress/egress.pool';
-import { RetryLater, STEAM_QUEUE } from './steam-queue.constants';
+import { STEAM_QUEUE } from './steam-queue.constants';
 import { SteamClient } from './steam.client';
 import type { Egress } from './egress/egress';
 import {
   asSteamError,
+  RetryLater,
   SteamError,
   steamFailureAction,
   SteamRateLimitedError,
   SteamRequestCancelledError,
+  SteamRequestHandedBackError,
 } from './steam.errors';
 import { describeRequest, SteamOutcome, SteamRequest } from './steam-request';
 
@@ -26,11 +28,6 @@ const MAX_WAIT_SLICE_MS = 1000;
 const LIMITER_RETRY_MS = 1000;
 
 type SteamJob = Job<SteamRequest & { requestsMade?: number }>;
-
-/** Why a job in flight was stopped from outside: the worker is shutting down. */
-class HandedBack extends Error {
-  override readonly name = 'HandedBack';
-}
 
 /**
  * Runs each Steam job: waits for an egress slot (spacing, lease, cooldown in
@@ -67,7 +64,8 @@ export class SteamRequestProcessor implements OnModuleInit {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const controller of this.running) controller.abort(new HandedBack('the worker is shutting down'));
+    for (const controller of this.running)
+      controller.abort(new SteamRequestHandedBackError('the worker is shutting down'));
     await this.queue.pause(true, true).catch(() => undefined);
   }
 
@@ -77,7 +75,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     try {
       return await this.processOnce(job, stopped.signal);
     } catch (thrown) {
-      if (stopped.signal.aborted || thrown instanceof HandedBack) {
+      if (stopped.signal.aborted || thrown instanceof SteamRequestHandedBackError) {
         throw new RetryLater(`${describeRequest(job.data)} handed back: the worker is stopping`, 0);
       }
       throw thrown;

@@ -91,3 +91,23 @@ export function asSteamError(error: unknown): SteamError {
   const message = error instanceof Error ? error.message : String(error);
   return new SteamTransientError(`Steam request failed: ${message}`, { cause: error });
 }
+
+/** A Steam job in flight stopped from outside: the worker is shutting down. Not a Steam failure. */
+export class SteamRequestHandedBackError extends Error {
+  override readonly name = 'SteamRequestHandedBackError';
+}
+
+/**
+ * Thrown by the Steam queue's processor to have Bull run the job again after
+ * `delayMs` (see retryLaterBackoff). Carries no Steam failure of its own.
+ */
+export class RetryLater extends Error {
+  override readonly name = 'RetryLater';
+
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+  }
+}

@@ -10,9 +10,10 @@ import { isValidTaskId, validateTask, validTaskId } from './dto/validate-task';
 import { TaskAbandonedError, TaskFailedError } from './task.errors';
 import { TaskPattern } from './task-patterns';
 import { InFlightTasks, TaskInFlight } from './in-flight.tasks';
-import { isRequest, InvalidTaskData } from './transport/task-envelope';
-import { ResultNotConfirmedError, ResultPublisher } from './transport/result.publisher';
-import { TaskServer } from './transport/task.server';
+import { isRequest, InvalidTaskData } from '../rabbit/task-envelope';
+import { ResultNotConfirmedError } from '../rabbit/rabbit.errors';
+import { ResultPublisher } from '../rabbit/result.publisher';
+import { TaskServer } from '../rabbit/task.server';
 
 /** What a use case gets besides its DTO: the task's id and when to stop. */
 export interface TaskRun {

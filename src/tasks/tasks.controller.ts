@@ -4,7 +4,7 @@ import { Ctx, MessagePattern, Payload, RmqContext } from '@nestjs/microservices'
 import { AppFetchDto, AppsFetchDto, AppsListDto } from './dto/task.dto';
 import { INVALID_TASK_PATTERN } from './task-patterns';
 import { TaskRunner } from './task.runner';
-import type { InvalidTaskData } from './transport/task-envelope';
+import type { InvalidTaskData } from '../rabbit/task-envelope';
 import { AppListUseCase } from './use-cases/app-list.use-case';
 import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
 

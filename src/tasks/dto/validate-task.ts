@@ -1,7 +1,7 @@
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 
-import { isPlainObject } from '../transport/task-envelope';
+import { isPlainObject } from '../../rabbit/task-envelope';
 import { TaskFailedError } from '../task.errors';
 
 /**

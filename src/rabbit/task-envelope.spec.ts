@@ -1,7 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 
-import { INVALID_TASK_PATTERN } from '../task-patterns';
+import { INVALID_TASK_PATTERN } from '../tasks/task-patterns';
 import { isRequest, toTaskPacket } from './task-envelope';
 
 function delivery(content: Buffer | string | object, properties: Record<string, unknown> = {}): ConsumeMessage {

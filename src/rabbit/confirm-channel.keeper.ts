@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, Options } from 'amqplib';
 
+import { NotConfirmedError } from './rabbit.errors';
+
 /** Pause before replacing a channel the broker closed, so a refused setup cannot spin. */
 const REOPEN_DELAY_MS = 1000;
 
@@ -91,11 +93,6 @@ export class ConfirmChannelKeeper {
       void stale?.close().catch(() => undefined);
     }, REOPEN_DELAY_MS).unref();
   }
-}
-
-/** Why a publish did not get its confirm. */
-export class NotConfirmedError extends Error {
-  override readonly name = 'NotConfirmedError';
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ConsumeMessage } from 'amqplib';
 
-import { INVALID_TASK_PATTERN, isTaskPattern } from '../task-patterns';
+import { INVALID_TASK_PATTERN, isTaskPattern } from '../tasks/task-patterns';
 
 /** Larger bodies are refused unread: a full batch of 10,000 apps is ~120 KB. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
