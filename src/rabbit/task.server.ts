@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { RmqContext, ServerRMQ } from '@nestjs/microservices';
+import { ServerRMQ } from '@nestjs/microservices';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 
@@ -7,6 +7,7 @@ import { WorkerConfig } from '../config/worker-config';
 import { TASK_PATTERNS, INVALID_TASK_PATTERN } from '../tasks/task-patterns';
 import { ConsumerState } from './consumer.state';
 import { RabbitConnection } from './rabbit.connection';
+import { TaskContext } from './task.context';
 import { toTaskPacket } from './task-envelope';
 
 const CONSUMER_TAG_PREFIX = 'steam-worker';
@@ -102,7 +103,7 @@ export class TaskServer extends ServerRMQ {
     if (delivery === null) return this.onConsumerCancelled(channel);
     const message = delivery as unknown as ConsumeMessage;
     const packet = toTaskPacket(message);
-    const context = new RmqContext([message, channel, packet.pattern]);
+    const context = new TaskContext(message, channel, packet.pattern, packet.reply);
     return this.handleEvent(packet.pattern, packet, context);
   }
 
