@@ -104,8 +104,7 @@ export class SteamRequestProcessor implements OnModuleInit {
       if (reservation.state === 'failing') await this.onEgressWorking(reservation);
       return { ok: true, value };
     } catch (thrown) {
-      if (thrown instanceof SteamRequestCancelledError)
-        return { ok: false, kind: 'cancelled', message: thrown.message };
+      if (thrown instanceof SteamRequestCancelledError) return { ok: false, withdrawn: true };
       if (signal.aborted) throw thrown;
       // The gate at the socket could not reach Redis (nothing was sent), or Redis failed us after the answer.
       if (!(thrown instanceof SteamError)) {
@@ -153,7 +152,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     const action = steamFailureAction(error.kind);
     if (action.pauseEgress) await this.pauseEgress(reservation.egress, action.pauseEgress, error);
     if (!action.retry) {
-      return { ok: false, kind: error.kind === 'key_refused' ? 'key_refused' : 'permanent', message: error.message };
+      return { ok: false, failure: error.toFailure() };
     }
     if (!action.usesAttempt) {
       // Another egress takes it at once; the limiter makes it wait if there is none.
@@ -162,7 +161,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     const requestsMade = (job.data.requestsMade ?? 0) + 1;
     const { retry } = this.config.steam;
     if (requestsMade >= retry.maxAttempts) {
-      return { ok: false, kind: 'exhausted', message: `${error.message} (after ${requestsMade} attempts)` };
+      return { ok: false, failure: error.toFailure(` (after ${requestsMade} attempts)`) };
     }
     await job.update({ ...job.data, requestsMade });
     this.logger.debug(`${describeRequest(job.data)} attempt ${requestsMade} failed: ${error.message}`);
