@@ -27,7 +27,7 @@ export class ConfirmChannelKeeper {
     private readonly manager: AmqpConnectionManager,
     private readonly name: string,
     private readonly logger: Logger,
-    private readonly setup: (channel: ConfirmChannel) => Promise<void> = async () => undefined,
+    private readonly setup: (channel: ConfirmChannel) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /** The open channel, set up; undefined while there is none. */

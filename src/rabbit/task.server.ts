@@ -51,13 +51,17 @@ export class TaskServer extends ServerRMQ {
     });
   }
 
-  override async start(callback: (error?: unknown) => void): Promise<void> {
+  override start(callback: (error?: unknown) => void): Promise<void> {
     for (const pattern of [...TASK_PATTERNS, INVALID_TASK_PATTERN]) {
-      if (!this.getHandlerByPattern(pattern)) return callback(new Error(`No handler for task pattern ${pattern}`));
+      if (!this.getHandlerByPattern(pattern)) {
+        callback(new Error(`No handler for task pattern ${pattern}`));
+        return Promise.resolve();
+      }
     }
     this.consumerWrapper = this.openChannel();
     // Nest waits for this callback; the consumer comes up whenever the broker does.
     callback();
+    return Promise.resolve();
   }
 
   /** True once `channel` is closed: its delivery tags mean nothing any more. */
