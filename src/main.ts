@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     config = loadWorkerConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // One line naming the variable, never its value (CONTRACT.md §6).
+    // One line naming the variable, never its value (docs/contract.md#start).
     process.stderr.write(`Invalid configuration: ${error.message}\n`);
     process.exit(1);
   }

@@ -1,6 +1,6 @@
 /**
  * Backend and auth failures, classified once. `reason` is what the batch
- * reports for the pair (CONTRACT.md §2).
+ * reports for the pair (docs/contract.md#failure-reasons).
  */
 export type BackendFailureReason = 'backend_error' | 'backend_rejected';
 

@@ -27,7 +27,7 @@ export abstract class WorkerConfig {
   abstract readonly redis: { url: string; prefix: string; taskStateTtlS: number };
   abstract readonly tasks: {
     maxBatchApps: number;
-    /** Deliveries that ended with the process gone, after which a task is dead-lettered (CONTRACT.md §1). */
+    /** Deliveries that ended with the process gone, after which a task is dead-lettered (docs/contract.md#crash-loops). */
     maxDeliveries: number;
   };
   abstract readonly steam: {
@@ -52,7 +52,7 @@ export abstract class WorkerConfig {
     timeoutMs: number;
     concurrency: number;
     retry: RetryPolicy;
-    /** When a batch stops fetching for a backend it cannot push to (CONTRACT.md §4). */
+    /** When a batch stops fetching for a backend it cannot push to (docs/contract.md#backend-circuit). */
     circuit: { failures: number; probeMs: number; giveUpMs: number };
   };
   abstract readonly auth: { url: string; clientId: string; clientSecret: string };

@@ -7,7 +7,7 @@ import { RedisClient, RedisScript, ScriptCall } from '../../redis/redis.module';
 /**
  * Which (app, country) pairs of one batch the backend has accepted, so that a
  * redelivered task (SIGTERM, crash, consumer timeout, replay from the DLQ)
- * fetches and pushes only the rest (CONTRACT.md §6).
+ * fetches and pushes only the rest (docs/contract.md#resuming).
  *
  * One bit per pair in a Redis bitmap, pair i = appIndex × countries + countryIndex
  * over the task's sorted, de-duplicated lists: a 10,000 × 50 batch takes 62.5 KB.
