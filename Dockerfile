@@ -62,13 +62,13 @@ COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000
 
-# Liveness (CONTRACT.md §5): 200 while the process can recover by itself
+# Liveness (docs/contract.md#http-endpoints): 200 while the process can recover by itself
 # ("ok" or "degraded"), 503 when only a restart helps. The slim image has no
 # curl, so Node's built-in fetch does the probe.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||3000)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 # SIGTERM: stop taking tasks, drain for up to SHUTDOWN_GRACE_MS [25000], requeue
-# the rest, exit 0 (CONTRACT.md §6). Give `docker stop` a longer timeout (-t 35).
+# the rest, exit 0 (docs/contract.md#shutdown). Give `docker stop` a longer timeout (-t 35).
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/main.js"]

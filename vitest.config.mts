@@ -13,9 +13,20 @@ export default defineConfig({
       {
         oxc,
         test: {
+          // Stubs only: no broker, no Redis, no sockets. Seconds.
           name: 'unit',
           include: ['src/**/*.spec.ts'],
           setupFiles: ['reflect-metadata'],
+        },
+      },
+      {
+        oxc,
+        test: {
+          // One class against the real thing: the local Redis, HTTP stand-ins on 127.0.0.1.
+          name: 'integration',
+          include: ['src/**/*.int-spec.ts'],
+          setupFiles: ['reflect-metadata'],
+          testTimeout: 30_000,
         },
       },
       {

@@ -2,18 +2,28 @@ import { DynamicModule, Module } from '@nestjs/common';
 
 import { BackendModule } from './backend/backend.module';
 import { WorkerConfigModule } from './config/config.module';
+import { WorkerConfig } from './config/worker-config';
 import { HealthModule } from './health/health.module';
+import { RabbitModule } from './rabbit/rabbit.module';
 import { RedisModule } from './redis/redis.module';
 import { SteamModule } from './steam/steam.module';
 import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
 export class AppModule {
-  /** `env` defaults to `process.env`; tests pass their own variables. */
-  static forRoot(env?: Record<string, string | undefined>): DynamicModule {
+  /** `config` is validated before Nest starts: see `loadWorkerConfig`. */
+  static forRoot(config: WorkerConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [WorkerConfigModule.forRoot(env), RedisModule, SteamModule, BackendModule, TasksModule, HealthModule],
+      imports: [
+        WorkerConfigModule.forRoot(config),
+        RedisModule,
+        RabbitModule,
+        SteamModule,
+        BackendModule,
+        TasksModule,
+        HealthModule,
+      ],
     };
   }
 }

@@ -4,7 +4,7 @@ import { MicroserviceOptions } from '@nestjs/microservices';
 import { CappedLogger } from './common/capped.logger';
 import type { LogLevel } from './config/environment';
 import { WorkerConfig } from './config/worker-config';
-import { TaskServer } from './tasks/transport/task.server';
+import { TaskServer } from './rabbit/task.server';
 
 const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
   fatal: ['fatal'],
@@ -15,7 +15,7 @@ const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
   trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
 };
 
-/** JSON lines on stdout at LOG_LEVEL (CONTRACT.md §7), each string capped at 8 KiB (§6). */
+/** JSON lines on stdout at LOG_LEVEL (docs/contract.md#logs), each string capped at 8 KiB. */
 export function jsonLogger(level: LogLevel): ConsoleLogger {
   return new CappedLogger({ json: true, logLevels: NEST_LEVELS[level], colors: false });
 }

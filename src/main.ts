@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 
 import { AppModule } from './app.module';
 import { jsonLogger, startWorker } from './bootstrap';
-import { ConfigError } from './config/config.error';
-import { Environment, validateEnvironment } from './config/environment';
+import { ConfigError } from './config/config.errors';
+import { loadWorkerConfig, WorkerConfig } from './config/worker-config';
 
 /** After the grace period, what closing may take at most (the contract allows 5 s). */
 const EXIT_BACKSTOP_MS = 4500;
@@ -14,17 +14,17 @@ const EXIT_BACKSTOP_MS = 4500;
 async function main(): Promise<void> {
   // An optional .env beside the process; real environment variables win.
   if (existsSync('.env')) process.loadEnvFile('.env');
-  let env: Environment;
+  let config: WorkerConfig;
   try {
-    env = validateEnvironment(process.env);
+    config = loadWorkerConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // One line naming the variable, never its value (CONTRACT.md §6).
+    // One line naming the variable, never its value (docs/contract.md#start).
     process.stderr.write(`Invalid configuration: ${error.message}\n`);
     process.exit(1);
   }
-  armExitBackstop(env.SHUTDOWN_GRACE_MS);
-  const app = await NestFactory.create(AppModule.forRoot(process.env), { logger: jsonLogger(env.LOG_LEVEL) });
+  armExitBackstop(config.shutdownGraceMs);
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger: jsonLogger(config.logLevel) });
   await startWorker(app);
 }
 

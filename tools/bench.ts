@@ -12,8 +12,10 @@ import { failedPart, formatTable, Row } from './bench/report';
  * `npm run bench`: measures, in one run, (a) how closely the Steam rate limit
  * is kept with two worker instances, beside Bull's own limiter, (b) what the
  * queue costs per Steam call with the limit lifted, beside direct HTTP and a
- * bare Bull round trip, and (c) the worker's and Redis' memory during a
- * 10,000 × 5 batch. Prints one table; exits 1 only when a part could not run.
+ * bare Bull round trip, (c) the worker's and Redis' memory during a
+ * 10,000 × 5 batch, (d) the egress pool's throughput with 1, 2 and 4 proxies
+ * and (e) the resume state's size (run with (d)). Prints one table (read it
+ * with docs/benchmarks.md); exits 1 only when a part could not run.
  *
  * Needs the local RabbitMQ (127.0.0.1:5672) and Redis (127.0.0.1:6379); every
  * part uses its own queues and REDIS_PREFIX and removes them at the end.

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { WorkerConfig } from '../config/worker-config';
-import { BackendCircuit, BackendCircuitOpenError } from './backend.circuit';
+import { BackendCircuit } from './backend.circuit';
 import type { AppCountryRecord, BackendClient } from './backend.client';
-import { BackendError } from './backend.errors';
+import { BackendCircuitOpenError, BackendError } from './backend.errors';
 
 const FAILURES = 3;
 const PROBE_MS = 1000;

@@ -5,16 +5,7 @@ import { linkedSignal } from '../common/linked-signal';
 import { sleep } from '../common/sleep';
 import { WorkerConfig } from '../config/worker-config';
 import { AppCountryRecord, BackendClient } from './backend.client';
-import { BackendError } from './backend.errors';
-
-/** Why a batch's Steam requests still waiting were withdrawn. */
-export class BackendCircuitOpenError extends Error {
-  override readonly name = 'BackendCircuitOpenError';
-
-  constructor() {
-    super('the backend keeps failing: fetching paused');
-  }
-}
+import { BackendCircuitOpenError, BackendError } from './backend.errors';
 
 /**
  * A circuit breaker in front of Steam spending: while the auth server refuses

@@ -1,6 +1,6 @@
 /**
  * Backend and auth failures, classified once. `reason` is what the batch
- * reports for the pair (CONTRACT.md §2).
+ * reports for the pair (docs/contract.md#failure-reasons).
  */
 export type BackendFailureReason = 'backend_error' | 'backend_rejected';
 
@@ -58,4 +58,13 @@ export class BackendError extends Error implements BackendFailure {
 /** Statuses the backend and the auth server may recover from (§4). */
 export function isTransientStatus(status: number): boolean {
   return status >= 500 || status === 408 || status === 429;
+}
+
+/** Why a batch's Steam requests still waiting were withdrawn. */
+export class BackendCircuitOpenError extends Error {
+  override readonly name = 'BackendCircuitOpenError';
+
+  constructor() {
+    super('the backend keeps failing: fetching paused');
+  }
 }

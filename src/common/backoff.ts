@@ -3,7 +3,7 @@ import type { RetryPolicy } from '../config/worker-config';
 /**
  * Delay before attempt `attempt + 1`, after `attempt` failed ones (1-based):
  * `baseDelayMs × 2^(attempt−1)`, spread by ±`jitter`, capped at `maxDelayMs`
- * (CONTRACT.md §3, §4). `random` is injectable so tests can pin it.
+ * (docs/contract.md#steam-failures, #push). `random` is injectable so tests can pin it.
  */
 export function backoffDelay(policy: RetryPolicy, attempt: number, random = Math.random): number {
   const exponential = policy.baseDelayMs * 2 ** Math.max(0, attempt - 1);

@@ -1,6 +1,6 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
 
-/** A log line holds at most this much of any one string (CONTRACT.md §6: 8 KiB). */
+/** A log line holds at most this much of any one string (docs/contract.md#logs: 8 KiB). */
 export const MAX_LOGGED_CHARS = 8192;
 
 /** Room kept for the marker, `… [truncated <up to 16 digits> chars]`. */

@@ -1,37 +1,19 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
-import { ConfigModule, ConfigService, registerAs } from '@nestjs/config';
 
-import { validateEnvironment } from './environment';
-import { toWorkerConfig, WorkerConfig } from './worker-config';
-
-const WORKER_CONFIG = 'worker';
+import { WorkerConfig } from './worker-config';
 
 /**
- * Validates the environment once, when the module is built (so a bad value
- * fails the start, not the first message), and provides it as {@link WorkerConfig}.
- * Tests pass their own variables instead of touching `process.env`.
+ * Provides the one {@link WorkerConfig}, validated before Nest starts (by
+ * `loadWorkerConfig` in main.ts, which also needs it for the logger and the
+ * exit backstop; tests build theirs from their own variables).
  */
 @Global()
 @Module({})
 export class WorkerConfigModule {
-  static forRoot(env: Record<string, string | undefined> = process.env): DynamicModule {
-    const config = toWorkerConfig(validateEnvironment(env));
+  static forRoot(config: WorkerConfig): DynamicModule {
     return {
       module: WorkerConfigModule,
-      imports: [
-        ConfigModule.forRoot({
-          ignoreEnvFile: true,
-          skipProcessEnv: true,
-          load: [registerAs(WORKER_CONFIG, () => config)],
-        }),
-      ],
-      providers: [
-        {
-          provide: WorkerConfig,
-          inject: [ConfigService],
-          useFactory: (configService: ConfigService) => configService.getOrThrow<WorkerConfig>(WORKER_CONFIG),
-        },
-      ],
+      providers: [{ provide: WorkerConfig, useValue: config }],
       exports: [WorkerConfig],
     };
   }

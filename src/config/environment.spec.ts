@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ConfigError } from './config.error';
+import { ConfigError } from './config.errors';
 import { validateEnvironment } from './environment';
 import { toWorkerConfig } from './worker-config';
 

@@ -18,7 +18,7 @@ import {
 } from 'class-validator';
 
 import { APP_IDS_HARD_CAP } from '../tasks/dto/task.dto';
-import { ConfigError } from './config.error';
+import { ConfigError } from './config.errors';
 import { parseProxies } from './proxies';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -42,7 +42,7 @@ const Count = (max?: number) => (target: object, key: string) => {
   if (max !== undefined) Max(max, { message: range })(target, key);
 };
 /**
- * Node fires a timer longer than 2^31-1 ms after 1 ms instead (STACK-NOTES.md),
+ * Node fires a timer longer than 2^31-1 ms after 1 ms instead (with a warning),
  * so every time is bounded by it; times in seconds too, by the same rule.
  */
 const MAX_TIME = 2_147_483_647;
@@ -70,7 +70,7 @@ const Url = (protocols: string[]) =>
 const Required = () => IsNotEmpty({ message: 'is required' });
 
 /**
- * Every environment variable the worker reads (CONTRACT.md §6), with its default.
+ * Every environment variable the worker reads (docs/contract.md#configuration), with its default.
  * Validation messages name the rule, never the value: secrets live here too.
  */
 export class Environment {
@@ -113,7 +113,7 @@ export class Environment {
   @Count() BACKEND_MAX_ATTEMPTS = 5;
   @Time() BACKEND_BACKOFF_MS = 500;
   @Count(256) BACKEND_CONCURRENCY = 8;
-  /** Consecutive `backend_error` pushes that open the circuit (CONTRACT.md §4). */
+  /** Consecutive `backend_error` pushes that open the circuit (docs/contract.md#backend-circuit). */
   @Count(100_000) BACKEND_CIRCUIT_FAILURES = 20;
   @Time() BACKEND_CIRCUIT_PROBE_MS = 30000;
   @Time() BACKEND_CIRCUIT_GIVE_UP_MS = 600000;

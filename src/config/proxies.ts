@@ -1,4 +1,4 @@
-import { ConfigError } from './config.error';
+import { ConfigError } from './config.errors';
 
 export interface ProxyConfig {
   /** Stable across restarts and replicas: the limiter's Redis keys hang on it. */

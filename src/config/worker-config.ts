@@ -1,4 +1,4 @@
-import { Environment, LogLevel } from './environment';
+import { Environment, LogLevel, validateEnvironment } from './environment';
 import { parseProxies, ProxyConfig } from './proxies';
 
 export interface RetryPolicy {
@@ -27,8 +27,7 @@ export abstract class WorkerConfig {
   abstract readonly redis: { url: string; prefix: string; taskStateTtlS: number };
   abstract readonly tasks: {
     maxBatchApps: number;
-    maxBatchCountries: number;
-    /** Deliveries that ended with the process gone, after which a task is dead-lettered (CONTRACT.md §1). */
+    /** Deliveries that ended with the process gone, after which a task is dead-lettered (docs/contract.md#crash-loops). */
     maxDeliveries: number;
   };
   abstract readonly steam: {
@@ -53,7 +52,7 @@ export abstract class WorkerConfig {
     timeoutMs: number;
     concurrency: number;
     retry: RetryPolicy;
-    /** When a batch stops fetching for a backend it cannot push to (CONTRACT.md §4). */
+    /** When a batch stops fetching for a backend it cannot push to (docs/contract.md#backend-circuit). */
     circuit: { failures: number; probeMs: number; giveUpMs: number };
   };
   abstract readonly auth: { url: string; clientId: string; clientSecret: string };
@@ -68,6 +67,15 @@ const MAX_BACKOFF_MS = 30_000;
 const DEFAULT_RATE_MARGIN = 0.02;
 const BACKOFF_JITTER = 0.2;
 
+/**
+ * Validates `env` (the process' environment, or a test's variables) once and
+ * turns it into the typed configuration. Throws ConfigError naming the first
+ * bad variable, never its value.
+ */
+export function loadWorkerConfig(env: Record<string, string | undefined>): WorkerConfig {
+  return toWorkerConfig(validateEnvironment(env));
+}
+
 export function toWorkerConfig(env: Environment): WorkerConfig {
   return {
     rabbit: {
@@ -78,7 +86,7 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
       prefetch: env.WORKER_CONCURRENCY,
     },
     redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX, taskStateTtlS: env.TASK_STATE_TTL_S },
-    tasks: { maxBatchApps: env.MAX_BATCH_APPS, maxBatchCountries: 50, maxDeliveries: env.MAX_DELIVERIES },
+    tasks: { maxBatchApps: env.MAX_BATCH_APPS, maxDeliveries: env.MAX_DELIVERIES },
     steam: {
       apiKey: env.STEAM_API_KEY,
       apiUrl: env.STEAM_API_URL.replace(/\/+$/, ''),

@@ -5,8 +5,8 @@ import { WorkerConfig } from '../config/worker-config';
 import { RedisClient } from '../redis/redis.module';
 import { EgressLimiter } from '../steam/egress/egress.limiter';
 import { EgressPool } from '../steam/egress/egress.pool';
-import { ConsumerState } from '../tasks/transport/consumer.state';
-import { RabbitConnection } from '../tasks/transport/rabbit.connection';
+import { ConsumerState } from '../rabbit/consumer.state';
+import { RabbitConnection } from '../rabbit/rabbit.connection';
 
 /** A ping slower than this counts as Redis being away. */
 const REDIS_PING_TIMEOUT_MS = 2000;
@@ -36,14 +36,7 @@ export class DependenciesIndicator {
 
   async redisPing(forLiveness: boolean): Promise<HealthIndicatorResult> {
     const check = this.health.check('redis');
-    const answered = await Promise.race([
-      this.redis.redis.ping().then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), REDIS_PING_TIMEOUT_MS).unref()),
-    ]);
-    if (answered) return check.up();
+    if (await this.redis.ping(REDIS_PING_TIMEOUT_MS)) return check.up();
     return forLiveness ? check.degraded({ message: 'unreachable' }) : check.down({ message: 'unreachable' });
   }
 

@@ -10,7 +10,7 @@ export class HealthController {
     private readonly dependencies: DependenciesIndicator,
   ) {}
 
-  /** Liveness: 503 only when a restart would help (CONTRACT.md §5). */
+  /** Liveness: 503 only when a restart would help (docs/contract.md#http-endpoints). */
   @Get()
   @HealthCheck()
   liveness() {

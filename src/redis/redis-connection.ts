@@ -4,11 +4,11 @@ import Redis, { RedisOptions } from 'ioredis';
 export type BullClientType = 'client' | 'subscriber' | 'bclient';
 
 /**
- * Where and how to connect, from the validated `REDIS_URL` (CONTRACT.md §6):
+ * Where and how to connect, from the validated `REDIS_URL` (docs/contract.md#configuration):
  * host, port, database, credentials, and TLS for `rediss://`. Every Redis
  * connection of the worker, Bull's included, is built from these options:
  * Bull's own URL parser ignores the scheme and would speak plaintext to a TLS
- * port (STACK-NOTES.md).
+ * port.
  */
 export function redisConnectionOptions(url: string): RedisOptions {
   const parsed = new URL(url);

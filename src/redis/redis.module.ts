@@ -5,14 +5,32 @@ import { WorkerConfig } from '../config/worker-config';
 import { createRedisClient } from './redis-connection';
 
 /**
+ * A Lua script of the worker. `lua` opens by naming its KEYS and ARGV, and
+ * says what it guarantees; `keys` is how many KEYS it takes (undefined: the
+ * caller passes them, for scripts over a variable number of keys).
+ */
+export interface RedisScript {
+  name: string;
+  keys?: number;
+  lua: string;
+  /** Whether its answer is binary (a bitmap): bulk strings then come back as Buffers. */
+  binary?: boolean;
+}
+
+/** Runs one registered script by name (EVALSHA, loaded on first use). */
+export type ScriptCall<Result> = (keys: readonly string[], ...args: (string | number)[]) => Promise<Result>;
+
+/**
  * The worker's own Redis connection (limiter, task state, readiness), apart
- * from Bull's. Every key goes through {@link RedisClient.key} so that it lives
- * under `REDIS_PREFIX`.
+ * from Bull's. It speaks Redis only through named Lua scripts, each
+ * registered once, and a ping; every key goes through {@link key} so that it
+ * lives under `REDIS_PREFIX`.
  */
 @Injectable()
 export class RedisClient implements OnApplicationShutdown {
-  readonly redis: Redis;
+  private readonly redis: Redis;
   private readonly prefix: string;
+  private readonly scripts = new Map<string, RedisScript>();
 
   constructor(@Inject(WorkerConfig) config: WorkerConfig) {
     this.prefix = config.redis.prefix;
@@ -30,6 +48,38 @@ export class RedisClient implements OnApplicationShutdown {
 
   key(...parts: (string | number)[]): string {
     return [this.prefix, ...parts].join(':');
+  }
+
+  /** Registers `script` on this connection (once per name) and returns its call. */
+  script<Result>(script: RedisScript): ScriptCall<Result> {
+    const known = this.scripts.get(script.name);
+    if (known && known.lua !== script.lua) throw new Error(`Two Redis scripts are named ${script.name}`);
+    if (!known) {
+      this.redis.defineCommand(script.name, { numberOfKeys: script.keys, lua: script.lua });
+      this.scripts.set(script.name, script);
+    }
+    // ioredis defines `<name>Buffer` beside `<name>` for binary answers.
+    const name = script.binary ? `${script.name}Buffer` : script.name;
+    const command = (this.redis as unknown as Record<string, (...args: unknown[]) => Promise<Result>>)[name]!;
+    return (keys, ...args) =>
+      script.keys === undefined
+        ? command.call(this.redis, keys.length, ...keys, ...args)
+        : command.call(this.redis, ...keys, ...args);
+  }
+
+  /** Whether Redis answers a PING within `timeoutMs`. */
+  async ping(timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const answered = this.redis.ping().then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([answered, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

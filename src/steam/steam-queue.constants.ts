@@ -1,35 +1,30 @@
 import type { JobOptions } from 'bull';
 
+import { RetryLater } from './steam.errors';
+
 export const STEAM_QUEUE = 'steam-requests';
 
 /** A processor's "try again after this long" is carried on the error it throws. */
 export const RETRY_LATER_BACKOFF = 'steam-retry-later';
 
 /**
- * Bull's own attempt counter is only a backstop: the processor counts the
- * requests that really reached Steam (job data `requestsMade`) and gives up by
- * itself after STEAM_MAX_ATTEMPTS, so that waiting for an egress or handing a
- * job back at shutdown never uses an attempt.
+ * Bull's own attempt limit is only a backstop, never reached in practice: the
+ * processor counts the requests that really reached Steam (job data
+ * `requestsMade`) and gives up by itself after STEAM_MAX_ATTEMPTS, so that
+ * waiting for an egress or handing a job back at shutdown never uses an
+ * attempt. A job that reaches it anyway is failed by Bull and run again by
+ * the queue (SteamRequestQueue).
  */
+export const BULL_ATTEMPTS_BACKSTOP = 1000;
+
 export const STEAM_JOB_OPTIONS: JobOptions = {
-  attempts: 1000,
+  attempts: BULL_ATTEMPTS_BACKSTOP,
   backoff: { type: RETRY_LATER_BACKOFF },
   // Results travel to the caller on Bull's completed event; the job is kept a
   // little while so a caller that missed the event (Redis reconnect) can read it.
   removeOnComplete: { age: 600, count: 500 },
   removeOnFail: { age: 3600, count: 1000 },
 };
-
-export class RetryLater extends Error {
-  override readonly name = 'RetryLater';
-
-  constructor(
-    message: string,
-    readonly delayMs: number,
-  ) {
-    super(message);
-  }
-}
 
 /** Bull backoff strategy: the delay the processor asked for, or no retry at all. */
 export function retryLaterBackoff(_attemptsMade: number, error: unknown): number {

@@ -8,15 +8,17 @@ import { WorkerConfig } from '../config/worker-config';
 import { DepartureGate } from './egress/departure.gate';
 import { EgressLimiter, Reservation, StateChange } from './egress/egress.limiter';
 import { EgressPool } from './egress/egress.pool';
-import { RetryLater, STEAM_QUEUE } from './steam-queue.constants';
+import { STEAM_QUEUE } from './steam-queue.constants';
 import { SteamClient } from './steam.client';
 import type { Egress } from './egress/egress';
 import {
   asSteamError,
+  RetryLater,
   SteamError,
   steamFailureAction,
   SteamRateLimitedError,
   SteamRequestCancelledError,
+  SteamRequestHandedBackError,
 } from './steam.errors';
 import { describeRequest, SteamOutcome, SteamRequest } from './steam-request';
 
@@ -26,11 +28,6 @@ const MAX_WAIT_SLICE_MS = 1000;
 const LIMITER_RETRY_MS = 1000;
 
 type SteamJob = Job<SteamRequest & { requestsMade?: number }>;
-
-/** Why a job in flight was stopped from outside: the worker is shutting down. */
-class HandedBack extends Error {
-  override readonly name = 'HandedBack';
-}
 
 /**
  * Runs each Steam job: waits for an egress slot (spacing, lease, cooldown in
@@ -67,7 +64,8 @@ export class SteamRequestProcessor implements OnModuleInit {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const controller of this.running) controller.abort(new HandedBack('the worker is shutting down'));
+    for (const controller of this.running)
+      controller.abort(new SteamRequestHandedBackError('the worker is shutting down'));
     await this.queue.pause(true, true).catch(() => undefined);
   }
 
@@ -77,7 +75,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     try {
       return await this.processOnce(job, stopped.signal);
     } catch (thrown) {
-      if (stopped.signal.aborted || thrown instanceof HandedBack) {
+      if (stopped.signal.aborted || thrown instanceof SteamRequestHandedBackError) {
         throw new RetryLater(`${describeRequest(job.data)} handed back: the worker is stopping`, 0);
       }
       throw thrown;
@@ -106,8 +104,7 @@ export class SteamRequestProcessor implements OnModuleInit {
       if (reservation.state === 'failing') await this.onEgressWorking(reservation);
       return { ok: true, value };
     } catch (thrown) {
-      if (thrown instanceof SteamRequestCancelledError)
-        return { ok: false, kind: 'cancelled', message: thrown.message };
+      if (thrown instanceof SteamRequestCancelledError) return { ok: false, withdrawn: true };
       if (signal.aborted) throw thrown;
       // The gate at the socket could not reach Redis (nothing was sent), or Redis failed us after the answer.
       if (!(thrown instanceof SteamError)) {
@@ -155,7 +152,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     const action = steamFailureAction(error.kind);
     if (action.pauseEgress) await this.pauseEgress(reservation.egress, action.pauseEgress, error);
     if (!action.retry) {
-      return { ok: false, kind: error.kind === 'key_refused' ? 'key_refused' : 'permanent', message: error.message };
+      return { ok: false, failure: error.toFailure() };
     }
     if (!action.usesAttempt) {
       // Another egress takes it at once; the limiter makes it wait if there is none.
@@ -164,7 +161,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     const requestsMade = (job.data.requestsMade ?? 0) + 1;
     const { retry } = this.config.steam;
     if (requestsMade >= retry.maxAttempts) {
-      return { ok: false, kind: 'exhausted', message: `${error.message} (after ${requestsMade} attempts)` };
+      return { ok: false, failure: error.toFailure(` (after ${requestsMade} attempts)`) };
     }
     await job.update({ ...job.data, requestsMade });
     this.logger.debug(`${describeRequest(job.data)} attempt ${requestsMade} failed: ${error.message}`);

@@ -7,12 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sleep } from '../common/sleep';
 import { EgressLimiter } from './egress/egress.limiter';
 import { STEAM_JOB_OPTIONS, STEAM_QUEUE } from './steam-queue.constants';
-import {
-  SteamKeyRefusedError,
-  SteamPermanentError,
-  SteamRequestCancelledError,
-  SteamTransientError,
-} from './steam.errors';
+import { fromOutcome } from './steam.errors';
 import type { SteamOutcome, SteamRequest, SteamResult } from './steam-request';
 
 /** Pause before adding a job again, or running a failed one again, after Redis failed. */
@@ -86,7 +81,7 @@ export class SteamRequestQueue implements OnModuleInit {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await this.add(request, jobId, signal);
-      return unwrap(await outcome) as SteamResult<R>;
+      return fromOutcome(await outcome) as SteamResult<R>;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.waiters.delete(jobId);
@@ -151,12 +146,4 @@ export class SteamRequestQueue implements OnModuleInit {
 
 function parse(value: unknown): SteamOutcome {
   return (typeof value === 'string' ? JSON.parse(value) : value) as SteamOutcome;
-}
-
-function unwrap(outcome: SteamOutcome): unknown {
-  if (outcome.ok) return outcome.value;
-  if (outcome.kind === 'key_refused') throw new SteamKeyRefusedError(outcome.message);
-  if (outcome.kind === 'permanent') throw new SteamPermanentError(outcome.message);
-  if (outcome.kind === 'cancelled') throw new SteamRequestCancelledError();
-  throw new SteamTransientError(outcome.message);
 }

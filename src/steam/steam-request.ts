@@ -1,3 +1,5 @@
+import type { SteamFailure } from './steam.errors';
+
 /**
  * The requests the Steam queue carries, one HTTP call each. New kinds (for
  * instance multi-app price requests) are added here and in SteamClient.
@@ -31,10 +33,13 @@ export interface AppListPage {
 
 export type SteamResult<R extends SteamRequest> = R extends AppDetailsRequest ? AppDetails : AppListPage;
 
-/** What a Steam job resolves with: the answer, or why it gave up. */
+/**
+ * What a Steam job resolves with, through Redis: the answer, Steam's failure
+ * (see `fromOutcome` in steam.errors.ts), or `withdrawn` when its caller
+ * cancelled it before it left (nobody waits for that one).
+ */
 export type SteamOutcome<T = unknown> =
-  | { ok: true; value: T }
-  | { ok: false; kind: 'permanent' | 'key_refused' | 'exhausted' | 'cancelled'; message: string };
+  { ok: true; value: T } | { ok: false; failure: SteamFailure } | { ok: false; withdrawn: true };
 
 export function describeRequest(request: SteamRequest): string {
   return request.kind === 'appdetails'

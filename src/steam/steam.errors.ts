@@ -1,9 +1,22 @@
+import type { SteamOutcome } from './steam-request';
+
 /**
  * Steam failures, classified once where the answer is read (steam.client.ts).
  * The class carries the decision; `steamFailureAction` maps it to what happens.
  */
 export abstract class SteamError extends Error {
   abstract readonly kind: SteamFailureKind;
+
+  /** The failure as it travels to the caller through Redis. */
+  toFailure(suffix = ''): SteamFailure {
+    return { kind: this.kind, message: `${this.message}${suffix}` };
+  }
+}
+
+/** A Steam failure, serialised: its kind (the class) and its message. */
+export interface SteamFailure {
+  kind: SteamFailureKind;
+  message: string;
 }
 
 export type SteamFailureKind = 'transient' | 'rate_limited' | 'egress_failed' | 'permanent' | 'key_refused';
@@ -90,4 +103,47 @@ export function asSteamError(error: unknown): SteamError {
   if (error instanceof SteamError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new SteamTransientError(`Steam request failed: ${message}`, { cause: error });
+}
+
+/** A Steam job in flight stopped from outside: the worker is shutting down. Not a Steam failure. */
+export class SteamRequestHandedBackError extends Error {
+  override readonly name = 'SteamRequestHandedBackError';
+}
+
+/**
+ * Thrown by the Steam queue's processor to have Bull run the job again after
+ * `delayMs` (see retryLaterBackoff). Carries no Steam failure of its own.
+ */
+export class RetryLater extends Error {
+  override readonly name = 'RetryLater';
+
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The caller's side of a Steam job: the answer, or the SteamError of the
+ * failure it carries (the same class the processor classified), or
+ * {@link SteamRequestCancelledError} for a withdrawn request.
+ */
+export function fromOutcome<T>(outcome: SteamOutcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  if ('withdrawn' in outcome) throw new SteamRequestCancelledError();
+  const { kind, message } = outcome.failure;
+  switch (kind) {
+    case 'transient':
+      throw new SteamTransientError(message);
+    case 'rate_limited':
+      throw new SteamRateLimitedError(message, undefined);
+    case 'egress_failed':
+      throw new SteamEgressError(message);
+    case 'permanent':
+      throw new SteamPermanentError(message);
+    case 'key_refused':
+      throw new SteamKeyRefusedError(message);
+  }
 }

@@ -1,30 +1,50 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { WorkerConfig } from '../config/worker-config';
-import { RedisClient } from '../redis/redis.module';
+import { RedisClient, RedisScript, ScriptCall } from '../redis/redis.module';
 
 /**
- * KEYS[1] the task's count of deliveries that ended with the process gone;
- * ARGV[1] MAX_DELIVERIES, ARGV[2] TTL s. Returns -1 when MAX_DELIVERIES such
+ * KEYS: the task's count of deliveries that ended with the process gone.
+ * ARGV: MAX_DELIVERIES, TTL s. Returns -1 when MAX_DELIVERIES such
  * deliveries came before this one (the count is cleared: a replay from the
  * DLQ starts afresh), else counts this delivery as open and returns the count
  * before it.
  */
-const OPEN_DELIVERY = `
-local ended = tonumber(redis.call('GET', KEYS[1]) or '0')
+const OPEN_DELIVERY: RedisScript = {
+  name: 'steamWorkerOpenDelivery',
+  keys: 1,
+  lua: `
+local deliveries = KEYS[1]
+local ended = tonumber(redis.call('GET', deliveries) or '0')
 if ended >= tonumber(ARGV[1]) then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', deliveries)
   return -1
 end
-redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('INCR', deliveries)
+redis.call('EXPIRE', deliveries, ARGV[2])
 return ended
-`;
+`,
+};
 
-/** KEYS[1] as above: the process ended this delivery itself, so it does not count. */
-const CLOSE_DELIVERY = `
-if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
-`;
+/** KEYS: as above. The process ended this delivery itself, so it does not count. */
+const CLOSE_DELIVERY: RedisScript = {
+  name: 'steamWorkerCloseDelivery',
+  keys: 1,
+  lua: `
+local deliveries = KEYS[1]
+if tonumber(redis.call('GET', deliveries) or '0') > 0 then redis.call('DECR', deliveries) end
+`,
+};
+
+/** KEYS: as above. ARGV: TTL s. A new pair was accepted: only this open delivery counts. */
+const DELIVERY_PROGRESSED: RedisScript = {
+  name: 'steamWorkerDeliveryProgressed',
+  keys: 1,
+  lua: `
+local deliveries = KEYS[1]
+redis.call('SET', deliveries, 1, 'EX', ARGV[1])
+`,
+};
 
 /** One delivery as the guard counts it. */
 export interface DeliveryRecord {
@@ -50,10 +70,18 @@ const UNCOUNTED: DeliveryRecord = { progressed: () => undefined, close: () => un
 export class CrashLoopGuard {
   private readonly logger = new Logger(CrashLoopGuard.name);
 
+  private readonly scripts: Record<'open' | 'close' | 'progressed', ScriptCall<number | null>>;
+
   constructor(
     private readonly redis: RedisClient,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
-  ) {}
+  ) {
+    this.scripts = {
+      open: redis.script(OPEN_DELIVERY),
+      close: redis.script(CLOSE_DELIVERY),
+      progressed: redis.script(DELIVERY_PROGRESSED),
+    };
+  }
 
   /** Opens a delivery of the task named `key`, or answers `'too_many'` (then dead-letter it). */
   async open(key: string): Promise<DeliveryRecord | 'too_many'> {
@@ -62,7 +90,7 @@ export class CrashLoopGuard {
     const ttlS = this.config.redis.taskStateTtlS;
     let before: number;
     try {
-      before = (await this.redis.redis.eval(OPEN_DELIVERY, 1, counter, maxDeliveries, ttlS)) as number;
+      before = (await this.scripts.open([counter], maxDeliveries, ttlS)) ?? 0;
     } catch (error) {
       this.logger.warn(`Cannot count the deliveries of a task: ${(error as Error).message}`);
       return UNCOUNTED;
@@ -73,9 +101,9 @@ export class CrashLoopGuard {
       progressed: () => {
         if (progressed) return;
         progressed = true;
-        void this.redis.redis.set(counter, 1, 'EX', ttlS).catch(() => undefined);
+        void this.scripts.progressed([counter], ttlS).catch(() => undefined);
       },
-      close: () => void this.redis.redis.eval(CLOSE_DELIVERY, 1, counter).catch(() => undefined),
+      close: () => void this.scripts.close([counter]).catch(() => undefined),
     };
   }
 }

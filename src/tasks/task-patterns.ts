@@ -1,4 +1,4 @@
-/** Task types the orchestrator sends (CONTRACT.md §1). */
+/** Task types the orchestrator sends (docs/contract.md#tasks). */
 export const TASK_PATTERNS = ['apps.list', 'app.fetch', 'apps.fetch'] as const;
 export type TaskPattern = (typeof TASK_PATTERNS)[number];
 

@@ -1,6 +1,6 @@
 /**
  * Why a task as a whole ends in the dead-letter queue, with the `task.failed`
- * code the orchestrator sees (CONTRACT.md §2).
+ * code the orchestrator sees (docs/contract.md#task-failure-codes).
  */
 export type TaskFailureCode = 'invalid_task' | 'steam_error' | 'not_configured' | 'too_many_deliveries';
 

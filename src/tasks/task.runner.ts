@@ -1,18 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RmqContext } from '@nestjs/microservices';
-import type { Channel, ConsumeMessage } from 'amqplib';
 import { ClassConstructor } from 'class-transformer';
+import type { ConsumeMessage } from 'amqplib';
 import { createHash, randomUUID } from 'node:crypto';
 
 import { sleep } from '../common/sleep';
+import { ResultPublisher } from '../rabbit/result.publisher';
+import type { TaskContext } from '../rabbit/task.context';
+import type { InvalidTaskData, ReplyAddress } from '../rabbit/task-envelope';
+import { TaskServer } from '../rabbit/task.server';
 import { CrashLoopGuard } from './crash-loop.guard';
+import { abandonReason, decideDelivery, Settlement } from './delivery.decision';
 import { isValidTaskId, validateTask, validTaskId } from './dto/validate-task';
-import { TaskAbandonedError, TaskFailedError } from './task.errors';
-import { TaskPattern } from './task-patterns';
 import { InFlightTasks, TaskInFlight } from './in-flight.tasks';
-import { isRequest, InvalidTaskData } from './transport/task-envelope';
-import { ResultNotConfirmedError, ResultPublisher } from './transport/result.publisher';
-import { TaskServer } from './transport/task.server';
+import { TaskFailedError } from './task.errors';
 
 /** What a use case gets besides its DTO: the task's id and when to stop. */
 export interface TaskRun {
@@ -24,14 +24,28 @@ export interface TaskRun {
   progressed(): void;
 }
 
+/** A task type as its handler names it: the DTO its data must fit, and the use case that runs it. */
+export interface TaskDefinition<Dto extends object, Result extends object> {
+  dto: ClassConstructor<Dto>;
+  execute(dto: Dto, run: TaskRun): Promise<Result>;
+}
+
+/** One delivery on its way through the runner. */
+interface Delivery {
+  task: TaskInFlight;
+  pattern: string | null;
+  taskId: string;
+  reply: ReplyAddress | undefined;
+}
+
 /** Pause before giving a task back after a passing fault, so a fault cannot spin. */
 const REQUEUE_DELAY_MS = 1000;
 
 /**
- * The ack / dead-letter / requeue decision, in one place. At-least-once:
- * a delivery is acknowledged only after its result was confirmed by the
- * broker, dead-lettered only after its `task.failed` was confirmed, and
- * otherwise given back (or left to the broker when its channel is gone).
+ * Runs a delivery from validation to settlement: validates its data, counts
+ * it against crash loops, runs its use case, and carries out the decision of
+ * {@link decideDelivery} — publish the result or `task.failed` (and the reply
+ * of a request), then ack, dead-letter, requeue or leave it to the broker.
  */
 @Injectable()
 export class TaskRunner {
@@ -45,118 +59,120 @@ export class TaskRunner {
   ) {}
 
   async run<Dto extends object, Result extends object>(
-    context: RmqContext,
-    pattern: TaskPattern,
+    context: TaskContext,
     data: unknown,
-    dtoClass: ClassConstructor<Dto>,
-    useCase: (dto: Dto, run: TaskRun) => Promise<Result>,
+    definition: TaskDefinition<Dto, Result>,
   ): Promise<void> {
-    const message = context.getMessage() as ConsumeMessage;
-    const task = this.inFlight.start(message, context.getChannelRef() as Channel);
-    let taskId = validTaskId(data) ?? randomUUID();
+    const message = context.getMessage();
+    const named = validTaskId(data) ?? messageId(message);
+    const delivery = this.start(context, context.getPattern(), named ?? randomUUID());
+    let result: Result | undefined;
+    let error: unknown;
     try {
-      const dto = await validateTask(dtoClass, data);
-      const namedTaskId = validTaskId(data) ?? messageId(message);
-      taskId = namedTaskId ?? taskId;
-      const delivery = await this.crashLoops.open(namedTaskId ?? bodyHash(message));
-      if (delivery === 'too_many') {
-        throw new TaskFailedError(
-          'too_many_deliveries',
-          'the worker died during each of its last deliveries without getting further (MAX_DELIVERIES)',
-        );
-      }
-      try {
-        const run = {
-          taskId,
-          signal: task.signal,
-          resumable: namedTaskId !== undefined,
-          progressed: delivery.progressed,
-        };
-        const result = await useCase(dto, run);
-        await this.settle(task, `${pattern}.done`, { taskId, ...result }, { response: { taskId, ...result } }, 'ack');
-      } finally {
-        delivery.close();
-      }
-    } catch (error) {
-      await this.onError(task, pattern, taskId, error);
-    } finally {
-      this.inFlight.finish(task);
+      const dto = await validateTask(definition.dto, data);
+      result = await this.execute(definition, dto, delivery, named ?? bodyHash(message), named !== undefined);
+    } catch (thrown) {
+      error = thrown;
     }
+    await this.conclude(delivery, error, result);
   }
 
   /** A delivery that matched no task type (bad UTF-8 or JSON, unknown pattern). */
-  async reject(context: RmqContext, invalid: InvalidTaskData): Promise<void> {
-    const message = context.getMessage() as ConsumeMessage;
-    const task = this.inFlight.start(message, context.getChannelRef() as Channel);
+  async reject(context: TaskContext, invalid: InvalidTaskData): Promise<void> {
+    const pattern = typeof invalid.body?.pattern === 'string' ? invalid.body.pattern : null;
+    const taskId = validTaskId(invalid.body?.data) ?? messageId(context.getMessage()) ?? randomUUID();
+    const delivery = this.start(context, pattern, taskId);
+    if (invalid.body) return this.conclude(delivery, new TaskFailedError('invalid_task', invalid.problem));
+    // No JSON object, so nobody to tell: straight to the dead-letter queue.
+    this.logger.warn(`Dead-lettering a task: ${invalid.problem}`);
+    this.settle(delivery.task, 'dead-letter');
+    this.inFlight.finish(delivery.task);
+  }
+
+  private start(context: TaskContext, pattern: string | null, taskId: string): Delivery {
+    const task = this.inFlight.start(context.getMessage(), context.getChannelRef());
+    return { task, pattern, taskId, reply: context.reply };
+  }
+
+  /** Runs the use case as one counted delivery of the task named `crashKey`. */
+  private async execute<Dto extends object, Result extends object>(
+    definition: TaskDefinition<Dto, Result>,
+    dto: Dto,
+    { task, taskId }: Delivery,
+    crashKey: string,
+    resumable: boolean,
+  ): Promise<Result> {
+    const counted = await this.crashLoops.open(crashKey);
+    if (counted === 'too_many') {
+      throw new TaskFailedError(
+        'too_many_deliveries',
+        'the worker died during each of its last deliveries without getting further (MAX_DELIVERIES)',
+      );
+    }
     try {
-      if (!invalid.body) {
-        this.logger.warn(`Dead-lettering a task: ${invalid.problem}`);
-        return this.settleAck(task, 'dead-letter');
+      return await definition.execute(dto, { taskId, signal: task.signal, resumable, progressed: counted.progressed });
+    } finally {
+      counted.close();
+    }
+  }
+
+  /** Carries out the decision for what the task ended with; a failed publish decides again. */
+  private async conclude(delivery: Delivery, error: unknown, result?: object): Promise<void> {
+    const { task, taskId, pattern } = delivery;
+    try {
+      let decision = decideDelivery(error, abandonReason(task.signal));
+      if (error instanceof TaskFailedError && decision.publish) {
+        this.logger.warn(`Task ${taskId} (${pattern}) failed: ${error.code}: ${error.message}`);
       }
-      const pattern = typeof invalid.body.pattern === 'string' ? invalid.body.pattern : null;
-      const taskId = validTaskId(invalid.body.data) ?? randomUUID();
-      await this.onError(task, pattern, taskId, new TaskFailedError('invalid_task', invalid.problem));
+      if (decision.publish) {
+        try {
+          await this.publish(delivery, decision.publish === 'result' ? { result } : { error });
+        } catch (publishError) {
+          error = publishError;
+          decision = decideDelivery(publishError, abandonReason(task.signal));
+        }
+      }
+      if (decision.pause) {
+        this.logger.warn(`Giving task ${taskId} back to the queue: ${(error as Error)?.message ?? String(error)}`);
+        await sleep(REQUEUE_DELAY_MS, task.signal).catch(() => undefined);
+      }
+      this.settle(task, decision.settle);
     } finally {
       this.inFlight.finish(task);
     }
   }
 
-  private async onError(task: TaskInFlight, pattern: string | null, taskId: string, error: unknown): Promise<void> {
-    if (task.signal.aborted) {
-      // Channel gone: publish nothing, the broker redelivers. Shutdown: give it back.
-      const reason = task.signal.reason as TaskAbandonedError;
-      return reason.why === 'shutdown' ? this.settleAck(task, 'requeue') : undefined;
-    }
-    if (error instanceof TaskFailedError) {
-      this.logger.warn(`Task ${taskId} (${pattern}) failed: ${error.code}: ${error.message}`);
-      const failure = { code: error.code, message: error.message };
-      try {
-        await this.settle(task, 'task.failed', { taskId, pattern, error: failure }, { err: failure }, 'dead-letter');
-      } catch (publishError) {
-        await this.giveBack(task, publishError);
-      }
-      return;
-    }
-    await this.giveBack(task, error);
-  }
-
-  /** Publishes the result event, then the reply of a request, then settles the delivery. */
-  private async settle(
-    task: TaskInFlight,
-    event: string,
-    data: object,
-    reply: object,
-    outcome: 'ack' | 'dead-letter',
+  /** Publishes the result event (or `task.failed`) and confirms it, then replies to a request. */
+  private async publish(
+    { task, taskId, pattern, reply }: Delivery,
+    outcome: { result?: object } | { error: unknown },
   ): Promise<void> {
     // A task whose channel is gone publishes nothing: its redelivery does the work.
     task.signal.throwIfAborted();
-    await this.publisher.publishEvent(event, data);
-    const { replyTo, correlationId } = task.message.properties;
-    if (isRequest(task.message))
-      await this.publisher.reply(String(replyTo), correlationId as string | undefined, reply);
-    this.settleAck(task, outcome);
-  }
-
-  private async giveBack(task: TaskInFlight, error: unknown): Promise<void> {
-    const why = error instanceof ResultNotConfirmedError ? error.message : `unexpected: ${(error as Error)?.message}`;
-    this.logger.warn(`Giving a task back to the queue: ${why}`);
-    await sleep(REQUEUE_DELAY_MS, task.signal).catch(() => undefined);
-    this.settleAck(task, 'requeue');
+    if ('error' in outcome) {
+      const { code, message } = outcome.error as TaskFailedError;
+      await this.publisher.publishEvent('task.failed', { taskId, pattern, error: { code, message } });
+      if (reply) await this.publisher.reply(reply.to, reply.correlationId, { err: { code, message } });
+      return;
+    }
+    const data = { taskId, ...outcome.result };
+    await this.publisher.publishEvent(`${pattern}.done`, data);
+    if (reply) await this.publisher.reply(reply.to, reply.correlationId, { response: data });
   }
 
   /**
    * Acks, dead-letters or requeues once, on the channel the delivery came on,
    * and only while that channel is open: a stale or repeated tag would make the
-   * broker close the channel.
+   * broker close the channel. `drop` leaves the delivery to the broker.
    */
-  private settleAck(task: TaskInFlight, outcome: 'ack' | 'dead-letter' | 'requeue'): void {
-    if (task.settled || this.server.isClosed(task.channel)) return;
+  private settle(task: TaskInFlight, settlement: Settlement): void {
+    if (settlement === 'drop' || task.settled || this.server.isClosed(task.channel)) return;
     task.settled = true;
     try {
-      if (outcome === 'ack') task.channel.ack(task.message);
-      else task.channel.nack(task.message, false, outcome === 'requeue');
+      if (settlement === 'ack') task.channel.ack(task.message);
+      else task.channel.nack(task.message, false, settlement === 'requeue');
     } catch (error) {
-      this.logger.warn(`Could not ${outcome} a delivery: ${(error as Error).message}`);
+      this.logger.warn(`Could not ${settlement} a delivery: ${(error as Error).message}`);
     }
   }
 }

@@ -3,7 +3,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/c
 import { WorkerConfig } from '../config/worker-config';
 import { SteamRequestProcessor } from '../steam/steam-request.processor';
 import { InFlightTasks } from './in-flight.tasks';
-import { TaskServer } from './transport/task.server';
+import { TaskServer } from '../rabbit/task.server';
 
 /**
  * Graceful shutdown, in named phases, before Nest closes the transport, the

@@ -1,10 +1,11 @@
 import { Controller } from '@nestjs/common';
-import { Ctx, MessagePattern, Payload, RmqContext } from '@nestjs/microservices';
+import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 
 import { AppFetchDto, AppsFetchDto, AppsListDto } from './dto/task.dto';
 import { INVALID_TASK_PATTERN } from './task-patterns';
 import { TaskRunner } from './task.runner';
-import type { InvalidTaskData } from './transport/task-envelope';
+import type { TaskContext } from '../rabbit/task.context';
+import type { InvalidTaskData } from '../rabbit/task-envelope';
 import { AppListUseCase } from './use-cases/app-list.use-case';
 import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
 
@@ -21,24 +22,25 @@ export class TasksController {
   ) {}
 
   @MessagePattern('apps.list')
-  appsList(@Payload() data: unknown, @Ctx() context: RmqContext): Promise<void> {
-    return this.runner.run(context, 'apps.list', data, AppsListDto, (_dto, run) => this.appList.execute(run));
+  appsList(@Payload() data: unknown, @Ctx() context: TaskContext): Promise<void> {
+    return this.runner.run(context, data, { dto: AppsListDto, execute: (_dto, run) => this.appList.execute(run) });
   }
 
   @MessagePattern('app.fetch')
-  appFetch(@Payload() data: unknown, @Ctx() context: RmqContext): Promise<void> {
-    return this.runner.run(context, 'app.fetch', data, AppFetchDto, (dto, run) =>
-      this.batch.execute({ appIds: [dto.appId], countries: [dto.country] }, run),
-    );
+  appFetch(@Payload() data: unknown, @Ctx() context: TaskContext): Promise<void> {
+    return this.runner.run(context, data, {
+      dto: AppFetchDto,
+      execute: (dto, run) => this.batch.execute({ appIds: [dto.appId], countries: [dto.country] }, run),
+    });
   }
 
   @MessagePattern('apps.fetch')
-  appsFetch(@Payload() data: unknown, @Ctx() context: RmqContext): Promise<void> {
-    return this.runner.run(context, 'apps.fetch', data, AppsFetchDto, (dto, run) => this.batch.execute(dto, run));
+  appsFetch(@Payload() data: unknown, @Ctx() context: TaskContext): Promise<void> {
+    return this.runner.run(context, data, { dto: AppsFetchDto, execute: (dto, run) => this.batch.execute(dto, run) });
   }
 
   @MessagePattern(INVALID_TASK_PATTERN)
-  invalid(@Payload() data: InvalidTaskData, @Ctx() context: RmqContext): Promise<void> {
+  invalid(@Payload() data: InvalidTaskData, @Ctx() context: TaskContext): Promise<void> {
     return this.runner.reject(context, data);
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 
 import { BackendModule } from '../backend/backend.module';
+import { RabbitModule } from '../rabbit/rabbit.module';
 import { SteamModule } from '../steam/steam.module';
 import { CrashLoopGuard } from './crash-loop.guard';
 import { InFlightTasks } from './in-flight.tasks';
@@ -8,21 +9,13 @@ import { TaskProgressStore } from './progress/task-progress.store';
 import { TaskRunner } from './task.runner';
 import { TaskShutdown } from './task.shutdown';
 import { TasksController } from './tasks.controller';
-import { ConsumerState } from './transport/consumer.state';
-import { RabbitConnection } from './transport/rabbit.connection';
-import { ResultPublisher } from './transport/result.publisher';
-import { TaskServer } from './transport/task.server';
 import { AppListUseCase } from './use-cases/app-list.use-case';
 import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
 
 @Module({
-  imports: [SteamModule, BackendModule],
+  imports: [RabbitModule, SteamModule, BackendModule],
   controllers: [TasksController],
   providers: [
-    RabbitConnection,
-    ConsumerState,
-    TaskServer,
-    ResultPublisher,
     InFlightTasks,
     TaskRunner,
     TaskShutdown,
@@ -31,6 +24,5 @@ import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
     TaskProgressStore,
     CrashLoopGuard,
   ],
-  exports: [TaskServer, RabbitConnection, ConsumerState],
 })
 export class TasksModule {}

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { RabbitConnection } from '../../src/tasks/transport/rabbit.connection';
-import { ResultNotConfirmedError, ResultPublisher } from '../../src/tasks/transport/result.publisher';
+import { RabbitConnection } from '../../src/rabbit/rabbit.connection';
+import { ResultNotConfirmedError } from '../../src/rabbit/rabbit.errors';
+import { ResultPublisher } from '../../src/rabbit/result.publisher';
 import { waitFor } from '../support/rmq';
 import { TcpProxy } from '../support/tcp-proxy';
 import {

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { RabbitConnection } from '../../src/tasks/transport/rabbit.connection';
+import { RabbitConnection } from '../../src/rabbit/rabbit.connection';
 import { RabbitProbe, RABBITMQ_URL, ReceivedMessage, waitFor } from '../support/rmq';
 import { isolatedNames, startTestWorker, testEnvironment, TestWorker, workerFixture } from '../support/worker.harness';
 

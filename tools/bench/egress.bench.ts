@@ -63,7 +63,7 @@ async function throughputWith(count: number): Promise<number> {
   }
 }
 
-/** What the resume state of a 10,000 × 50 batch takes in Redis (CONTRACT.md §6). */
+/** What the resume state of a 10,000 × 50 batch takes in Redis (docs/contract.md#resuming). */
 async function taskStateSize(): Promise<Row> {
   const prefix = `bench-task-state-${process.pid}`;
   const config = { redis: { url: 'redis://127.0.0.1:6379', prefix, taskStateTtlS: 600 } };

@@ -48,9 +48,9 @@ async function bareBull(prefix: string, name: string, answers: boolean) {
   queue.on('global:completed', (jobId: string) => waiters.get(jobId)?.());
   const free = { available: true, details: appDetailsEntry(10, 'US').data };
   const priced = { available: true, details: appDetailsEntry(11, 'US').data };
-  void queue.process('*', OVERHEAD.concurrency, async (job: Bull.Job<{ appId: number }>) => {
-    if (!answers) return { ok: true, value: job.data.appId };
-    return { ok: true, value: job.data.appId % 10 === 0 ? free : priced };
+  void queue.process('*', OVERHEAD.concurrency, (job: Bull.Job<{ appId: number }>) => {
+    if (!answers) return Promise.resolve({ ok: true, value: job.data.appId });
+    return Promise.resolve({ ok: true, value: job.data.appId % 10 === 0 ? free : priced });
   });
   await queue.isReady();
   const call: Call = async (index) => {

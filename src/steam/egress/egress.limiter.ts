@@ -2,9 +2,18 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 
 import { WorkerConfig } from '../../config/worker-config';
-import { RedisClient } from '../../redis/redis.module';
+import { RedisClient, ScriptCall } from '../../redis/redis.module';
 import type { Egress } from './egress';
-import { DEPART, MARK_WORKING, PAUSE_EGRESS, RENEW_LEASE, RESERVE_START } from './egress-limiter.lua';
+import {
+  CANCEL_REQUEST,
+  DEPART,
+  EGRESS_STATES,
+  MARK_WORKING,
+  PAUSE_EGRESS,
+  RELEASE_LEASE,
+  RENEW_LEASE,
+  RESERVE_START,
+} from './egress-limiter.lua';
 
 /** How long a request waits at most before asking again while every egress is leased. */
 const LEASE_RECHECK_US = 50_000;
@@ -50,11 +59,31 @@ export class EgressLimiter {
   /** The departure gate's window: W plus the margin (see DEPART). */
   readonly departureWindowUs: number;
   readonly leaseTtlMs: number;
+  private readonly scripts: {
+    reserveStart: ScriptCall<[number, number, EgressState, number[], number]>;
+    depart: ScriptCall<number>;
+    renewLease: ScriptCall<number>;
+    releaseLease: ScriptCall<number>;
+    pauseEgress: ScriptCall<[EgressState, EgressState, string]>;
+    markWorking: ScriptCall<number>;
+    egressStates: ScriptCall<(string | null)[]>;
+    cancelRequest: ScriptCall<string>;
+  };
 
   constructor(
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
     private readonly redis: RedisClient,
   ) {
+    this.scripts = {
+      reserveStart: redis.script(RESERVE_START),
+      depart: redis.script(DEPART),
+      renewLease: redis.script(RENEW_LEASE),
+      releaseLease: redis.script(RELEASE_LEASE),
+      pauseEgress: redis.script(PAUSE_EGRESS),
+      markWorking: redis.script(MARK_WORKING),
+      egressStates: redis.script(EGRESS_STATES),
+      cancelRequest: redis.script(CANCEL_REQUEST),
+    };
     const { rateWindowMs, rateLimit, rateMarginMs, timeoutMs } = config.steam;
     this.departureWindowUs = (rateWindowMs + rateMarginMs) * 1000;
     // The schedule keeps the gate's pace, so the gate only holds back starts that left late.
@@ -72,10 +101,8 @@ export class EgressLimiter {
       this.key(egress, 'state'),
       this.key(egress, 'departures'),
     ]);
-    const [index, waitUs, state, recoveredIndexes, departed] = (await this.redis.redis.eval(
-      RESERVE_START,
-      keys.length,
-      ...keys,
+    const [index, waitUs, state, recoveredIndexes, departed] = await this.scripts.reserveStart(
+      keys,
       this.spacingUs,
       this.config.steam.egressConcurrency,
       this.leaseTtlMs * 1000,
@@ -83,7 +110,7 @@ export class EgressLimiter {
       LEASE_RECHECK_US,
       this.departureWindowUs,
       this.config.steam.rateLimit,
-    )) as [number, number, EgressState, number[], number];
+    );
     const recovered = recoveredIndexes.map((i) => egresses[i - 1]!);
     if (index === 0) return { retryInMs: Math.ceil(waitUs / 1000), recovered };
     const egress = egresses[index - 1]!;
@@ -98,16 +125,16 @@ export class EgressLimiter {
    * egress' cooldown included).
    */
   async depart(reservation: Reservation, requestId: string): Promise<number | 'cancelled'> {
-    const waitUs = (await this.redis.redis.eval(
-      DEPART,
-      3,
-      this.key(reservation.egress, 'departures'),
-      this.key(reservation.egress, 'cooldown'),
-      this.cancellationKey(requestId),
+    const waitUs = await this.scripts.depart(
+      [
+        this.key(reservation.egress, 'departures'),
+        this.key(reservation.egress, 'cooldown'),
+        this.cancellationKey(requestId),
+      ],
       this.departureWindowUs,
       this.config.steam.rateLimit,
       reservation.leaseId,
-    )) as number;
+    );
     return waitUs < 0 ? 'cancelled' : waitUs / 1000;
   }
 
@@ -116,14 +143,12 @@ export class EgressLimiter {
    * process: the gate will never let it leave. The mark outlives any wait.
    */
   async cancel(requestId: string): Promise<void> {
-    await this.redis.redis.set(this.cancellationKey(requestId), '1', 'PX', CANCELLATION_TTL_MS);
+    await this.scripts.cancelRequest([this.cancellationKey(requestId)], CANCELLATION_TTL_MS);
   }
 
   async renew(reservation: Reservation): Promise<boolean> {
-    const renewed = await this.redis.redis.eval(
-      RENEW_LEASE,
-      1,
-      this.key(reservation.egress, 'leases'),
+    const renewed = await this.scripts.renewLease(
+      [this.key(reservation.egress, 'leases')],
       reservation.leaseId,
       this.leaseTtlMs * 1000,
     );
@@ -131,7 +156,7 @@ export class EgressLimiter {
   }
 
   async release(reservation: Reservation): Promise<void> {
-    await this.redis.redis.zrem(this.key(reservation.egress, 'leases'), reservation.leaseId);
+    await this.scripts.releaseLease([this.key(reservation.egress, 'leases')], reservation.leaseId);
   }
 
   /** Steam said "too many" through this egress: pause it for `ms` (unless paused longer). */
@@ -146,23 +171,17 @@ export class EgressLimiter {
 
   /** A request went through: a failing egress is ready again. Returns whether it was failing. */
   async markWorking(egress: Egress): Promise<boolean> {
-    const wasFailing = await this.redis.redis.eval(
-      MARK_WORKING,
-      2,
-      this.key(egress, 'state'),
-      this.key(egress, 'failures'),
-    );
+    const wasFailing = await this.scripts.markWorking([this.key(egress, 'state'), this.key(egress, 'failures')]);
     return wasFailing === 1;
   }
 
   /** Each egress' state, for the health details. */
   async states(egresses: readonly Egress[]): Promise<{ egress: Egress; state: EgressState; until?: Date }[]> {
-    const pipeline = this.redis.redis.pipeline();
-    for (const egress of egresses) pipeline.get(this.key(egress, 'state')).get(this.key(egress, 'cooldown'));
-    const replies = (await pipeline.exec()) ?? [];
+    const keys = egresses.flatMap((egress) => [this.key(egress, 'state'), this.key(egress, 'cooldown')]);
+    const replies = await this.scripts.egressStates(keys);
     return egresses.map((egress, i) => {
-      const state = (replies[2 * i]?.[1] as EgressState | null) ?? 'ready';
-      const untilUs = Number(replies[2 * i + 1]?.[1] ?? 0);
+      const state = (replies[2 * i] || 'ready') as EgressState;
+      const untilUs = Number(replies[2 * i + 1] || 0);
       const until = untilUs / 1000 > Date.now() ? new Date(untilUs / 1000) : undefined;
       // A cooldown that ran out is over even before a reservation noticed it.
       if (state === 'ready' || (state === 'cooling' && !until)) return { egress, state: 'ready' };
@@ -171,16 +190,12 @@ export class EgressLimiter {
   }
 
   private async pause(egress: Egress, ms: number, state: 'cooling' | 'failing'): Promise<StateChange> {
-    const [before, after, untilUs] = (await this.redis.redis.eval(
-      PAUSE_EGRESS,
-      3,
-      this.key(egress, 'cooldown'),
-      this.key(egress, 'state'),
-      this.key(egress, 'failures'),
+    const [before, after, untilUs] = await this.scripts.pauseEgress(
+      [this.key(egress, 'cooldown'), this.key(egress, 'state'), this.key(egress, 'failures')],
       ms * 1000,
       state,
       MAX_FAILURE_FACTOR,
-    )) as [EgressState, EgressState, string];
+    );
     return { before, after, until: new Date(Number(untilUs) / 1000) };
   }
 

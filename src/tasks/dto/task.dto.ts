@@ -16,7 +16,7 @@ import {
 import { isValidTaskId } from './validate-task';
 
 const MAX_APP_ID = 2 ** 31 - 1;
-/** Countries a batch may name, as sent (CONTRACT.md §1). */
+/** Countries a batch may name, as sent (docs/contract.md#queues-and-envelopes). */
 export const MAX_BATCH_COUNTRIES = 50;
 /**
  * A hard cap on `appIds` before any item is looked at, so that a huge array
@@ -39,7 +39,7 @@ const COUNTRY = '$property must be an ISO 3166-1 alpha-2 code of two ASCII lette
 const COUNTRIES = 'each value in $property must be an ISO 3166-1 alpha-2 code of two ASCII letters';
 
 /**
- * The one taskId rule (CONTRACT.md §1), the same that decides whether a taskId
+ * The one taskId rule (docs/contract.md#queues-and-envelopes), the same that decides whether a taskId
  * is echoed. Not `@Length`: class-validator's length skips U+FE0E/U+FE0F, so
  * `'❤️'` counts 1 there and 2 code points here.
  */

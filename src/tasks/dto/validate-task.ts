@@ -1,7 +1,7 @@
 import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 
-import { isPlainObject } from '../transport/task-envelope';
+import { isPlainObject } from '../../rabbit/task-envelope';
 import { TaskFailedError } from '../task.errors';
 
 /**
@@ -13,7 +13,7 @@ export async function validateTask<T extends object>(dtoClass: ClassConstructor<
   let dto: T;
   let errors;
   try {
-    // Only the DTO's own fields are read: unknown ones are ignored, however deep (CONTRACT.md §1).
+    // Only the DTO's own fields are read: unknown ones are ignored, however deep (docs/contract.md#queues-and-envelopes).
     dto = plainToInstance(dtoClass, data, { excludeExtraneousValues: true });
     errors = await validate(dto, { stopAtFirstError: true, forbidUnknownValues: false });
   } catch (error) {
@@ -31,7 +31,7 @@ export async function validateTask<T extends object>(dtoClass: ClassConstructor<
 const MAX_TASK_ID_CODE_POINTS = 128;
 
 /**
- * The taskId rule (CONTRACT.md §1): a string of 1 to 128 Unicode code points,
+ * The taskId rule (docs/contract.md#queues-and-envelopes): a string of 1 to 128 Unicode code points,
  * counted the same way everywhere, so that every taskId the DTO accepts is
  * echoed. `string.length` counts UTF-16 units (an emoji is 2).
  */

@@ -2,41 +2,70 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 
 import { WorkerConfig } from '../../config/worker-config';
-import { RedisClient } from '../../redis/redis.module';
+import { RedisClient, RedisScript, ScriptCall } from '../../redis/redis.module';
 
 /**
  * Which (app, country) pairs of one batch the backend has accepted, so that a
  * redelivered task (SIGTERM, crash, consumer timeout, replay from the DLQ)
- * fetches and pushes only the rest (CONTRACT.md §6).
+ * fetches and pushes only the rest (docs/contract.md#resuming).
  *
  * One bit per pair in a Redis bitmap, pair i = appIndex × countries + countryIndex
  * over the task's sorted, de-duplicated lists: a 10,000 × 50 batch takes 62.5 KB.
  * A second key holds a fingerprint of those lists, so a taskId reused for
  * another batch starts afresh. Both expire TASK_STATE_TTL_S after the last write.
  */
+/**
+ * KEYS: the task's accepted bitmap, its shape (fingerprint of the batch).
+ * ARGV: the batch's fingerprint, TTL s. Returns the bitmap of an earlier
+ * delivery of the same batch, or an empty one: a taskId reused for another
+ * batch starts afresh (its old bits are dropped), atomically.
+ */
+const OPEN_PROGRESS: RedisScript = {
+  name: 'steamWorkerOpenProgress',
+  keys: 2,
+  binary: true,
+  lua: `
+local accepted, shape = KEYS[1], KEYS[2]
+if redis.call('GET', shape) == ARGV[1] then return redis.call('GET', accepted) or '' end
+redis.call('DEL', accepted)
+redis.call('SET', shape, ARGV[1], 'EX', ARGV[2])
+return ''
+`,
+};
+
+/** KEYS: as above. ARGV: the pair's bit, TTL s. Marks it accepted; both keys live TTL from now. */
+const MARK_ACCEPTED: RedisScript = {
+  name: 'steamWorkerMarkAccepted',
+  keys: 2,
+  lua: `
+local accepted, shape = KEYS[1], KEYS[2]
+redis.call('SETBIT', accepted, ARGV[1], 1)
+redis.call('EXPIRE', accepted, ARGV[2])
+redis.call('EXPIRE', shape, ARGV[2])
+`,
+};
+
 @Injectable()
 export class TaskProgressStore {
+  private readonly openProgress: ScriptCall<Buffer>;
+  private readonly markAccepted: ScriptCall<null>;
+
   constructor(
     private readonly redis: RedisClient,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
-  ) {}
+  ) {
+    this.openProgress = redis.script(OPEN_PROGRESS);
+    this.markAccepted = redis.script(MARK_ACCEPTED);
+  }
 
   async open(taskId: string, appIds: readonly number[], countries: readonly string[]): Promise<BatchProgress> {
-    const accepted = this.redis.key('task', taskId, 'accepted');
-    const shape = this.redis.key('task', taskId, 'shape');
+    const keys = [this.redis.key('task', taskId, 'accepted'), this.redis.key('task', taskId, 'shape')];
     const fingerprint = createHash('sha256')
       .update(JSON.stringify([appIds, countries]))
       .digest('base64url');
-    const [[, storedShape], [, bitmap]] = (await this.redis.redis.pipeline().get(shape).getBuffer(accepted).exec()) as [
-      [unknown, string | null],
-      [unknown, Buffer | null],
-    ];
     const ttl = this.config.redis.taskStateTtlS;
-    if (storedShape !== fingerprint) {
-      await this.redis.redis.multi().del(accepted).set(shape, fingerprint, 'EX', ttl).exec();
-      return new BatchProgress(this.redis, accepted, shape, ttl, Buffer.alloc(0));
-    }
-    return new BatchProgress(this.redis, accepted, shape, ttl, bitmap ?? Buffer.alloc(0));
+    const bitmap = await this.openProgress(keys, fingerprint, ttl);
+    return new BatchProgress((pair) => this.markAccepted(keys, pair, ttl), bitmap);
   }
 }
 
@@ -44,10 +73,7 @@ export class BatchProgress {
   private readonly logger = new Logger(BatchProgress.name);
 
   constructor(
-    private readonly redis: RedisClient,
-    private readonly acceptedKey: string,
-    private readonly shapeKey: string,
-    private readonly ttlS: number,
+    private readonly record: (pair: number) => Promise<unknown>,
     /** The bitmap as it was when the task started (Redis orders bits from the most significant). */
     private readonly before: Buffer,
   ) {}
@@ -70,12 +96,7 @@ export class BatchProgress {
    */
   async markAccepted(pair: number): Promise<void> {
     try {
-      await this.redis.redis
-        .multi()
-        .setbit(this.acceptedKey, pair, 1)
-        .expire(this.acceptedKey, this.ttlS)
-        .expire(this.shapeKey, this.ttlS)
-        .exec();
+      await this.record(pair);
     } catch (error) {
       this.logger.warn(`Could not record an accepted pair: ${(error as Error).message}`);
     }

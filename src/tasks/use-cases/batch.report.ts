@@ -15,7 +15,7 @@ export interface BatchResult {
 const REASON_PRECEDENCE: readonly FailureReason[] = ['backend_rejected', 'backend_error', 'steam_error'];
 
 /**
- * The batch rule (CONTRACT.md §2): an app is updated only when every requested
+ * The batch rule (docs/contract.md#results): an app is updated only when every requested
  * country was fetched and accepted; otherwise it fails with the countries that
  * did not make it. Only failures are stored, so a large clean batch costs
  * little memory.

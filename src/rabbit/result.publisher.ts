@@ -2,15 +2,11 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { randomUUID } from 'node:crypto';
 
-import { WorkerConfig } from '../../config/worker-config';
+import { WorkerConfig } from '../config/worker-config';
 import { ConfirmChannelKeeper, publishConfirmed } from './confirm-channel.keeper';
 import { RabbitConnection } from './rabbit.connection';
+import { ResultNotConfirmedError } from './rabbit.errors';
 import { ReplyPublisher } from './reply.publisher';
-
-/** A result the broker did not confirm, or returned as unroutable: the task goes back. */
-export class ResultNotConfirmedError extends Error {
-  override readonly name = 'ResultNotConfirmedError';
-}
 
 /** How long a result may wait for its channel and the broker's confirm before the task is given back. */
 const PUBLISH_TIMEOUT_MS = 15_000;

@@ -1,8 +1,8 @@
 import type { ConsumeMessage } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 
-import { INVALID_TASK_PATTERN } from '../task-patterns';
-import { isRequest, toTaskPacket } from './task-envelope';
+import { INVALID_TASK_PATTERN } from '../tasks/task-patterns';
+import { toTaskPacket } from './task-envelope';
 
 function delivery(content: Buffer | string | object, properties: Record<string, unknown> = {}): ConsumeMessage {
   const body = Buffer.isBuffer(content)
@@ -14,7 +14,7 @@ function delivery(content: Buffer | string | object, properties: Record<string, 
 describe(toTaskPacket.name, () => {
   it('routes a known pattern with its data', () => {
     const packet = toTaskPacket(delivery({ pattern: 'app.fetch', data: { appId: 620, country: 'DE' } }));
-    expect(packet).toEqual({ pattern: 'app.fetch', data: { appId: 620, country: 'DE' } });
+    expect(packet).toEqual({ pattern: 'app.fetch', data: { appId: 620, country: 'DE' }, reply: undefined });
   });
 
   it.each([
@@ -41,11 +41,17 @@ describe(toTaskPacket.name, () => {
     expect(packet.pattern).toBe(INVALID_TASK_PATTERN);
   });
 
-  it('treats a message as a request only when it has both an envelope id and reply_to', () => {
-    const request = delivery({ pattern: 'apps.list', data: {}, id: 'abc' }, { replyTo: 'amq.rabbitmq.reply-to' });
+  it('treats a message as a request only when it has both an envelope id and reply_to, and says where to reply', () => {
+    const properties = { replyTo: 'amq.rabbitmq.reply-to', correlationId: 'c-1' };
+    const request = delivery({ pattern: 'apps.list', data: {}, id: 'abc' }, properties);
     const noReplyTo = delivery({ pattern: 'apps.list', data: {}, id: 'abc' });
-    const event = delivery({ pattern: 'apps.list', data: {} }, { replyTo: 'amq.rabbitmq.reply-to' });
-    for (const message of [request, noReplyTo, event]) toTaskPacket(message);
-    expect([isRequest(request), isRequest(noReplyTo), isRequest(event)]).toEqual([true, false, false]);
+    const event = delivery({ pattern: 'apps.list', data: {} }, properties);
+    const unknown = delivery({ pattern: 'apps.delete', data: {}, id: 'abc' }, properties);
+
+    expect(toTaskPacket(request).reply).toEqual({ to: 'amq.rabbitmq.reply-to', correlationId: 'c-1' });
+    expect(toTaskPacket(noReplyTo).reply).toBeUndefined();
+    expect(toTaskPacket(event).reply).toBeUndefined();
+    // A request is answered whatever becomes of it, an unknown pattern included.
+    expect(toTaskPacket(unknown).reply).toEqual({ to: 'amq.rabbitmq.reply-to', correlationId: 'c-1' });
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import type { WorkerConfig } from '../../config/worker-config';
@@ -11,11 +12,14 @@ describe(TaskProgressStore.name, () => {
   } as WorkerConfig;
   const redis = new RedisClient(config);
   const store = new TaskProgressStore(redis, config);
+  /** A client of the test's own, to look at what the store wrote. */
+  const inspect = new Redis(config.redis.url);
 
   afterAll(async () => {
-    const keys = await redis.redis.keys(redis.key('*'));
-    if (keys.length > 0) await redis.redis.del(...keys);
+    const keys = await inspect.keys(redis.key('*'));
+    if (keys.length > 0) await inspect.del(...keys);
     await redis.onApplicationShutdown();
+    inspect.disconnect();
   });
 
   it('remembers accepted pairs across deliveries of the same task', async () => {
@@ -38,10 +42,10 @@ describe(TaskProgressStore.name, () => {
   it('keeps its state for TASK_STATE_TTL_S after the last write', async () => {
     const progress = await store.open('t-3', [10], ['DE']);
     await progress.markAccepted(0);
-    const ttl = await redis.redis.ttl(redis.key('task', 't-3', 'accepted'));
+    const ttl = await inspect.ttl(redis.key('task', 't-3', 'accepted'));
     expect(ttl).toBeGreaterThan(3500);
     expect(ttl).toBeLessThanOrEqual(3600);
-    expect(await redis.redis.ttl(redis.key('task', 't-3', 'shape'))).toBeGreaterThan(3500);
+    expect(await inspect.ttl(redis.key('task', 't-3', 'shape'))).toBeGreaterThan(3500);
   });
 
   it('stores a 10,000 × 50 batch in about one bit per pair', async () => {
@@ -49,7 +53,7 @@ describe(TaskProgressStore.name, () => {
     const countries = Array.from({ length: 50 }, (_, i) => `C${i}`);
     const progress = await store.open('t-4', appIds, countries);
     await progress.markAccepted(10_000 * 50 - 1);
-    const bytes = await redis.redis.strlen(redis.key('task', 't-4', 'accepted'));
+    const bytes = await inspect.strlen(redis.key('task', 't-4', 'accepted'));
     expect(bytes).toBe(62_500);
   });
 });

@@ -1,6 +1,6 @@
 import type { ConsumeMessage } from 'amqplib';
 
-import { INVALID_TASK_PATTERN, isTaskPattern } from '../task-patterns';
+import { INVALID_TASK_PATTERN, isTaskPattern } from '../tasks/task-patterns';
 
 /** Larger bodies are refused unread: a full batch of 10,000 apps is ~120 KB. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -13,19 +13,20 @@ export interface InvalidTaskData {
   body?: Record<string, unknown>;
 }
 
+/** Where a request's reply goes (docs/contract.md#replies). */
+export interface ReplyAddress {
+  to: string;
+  correlationId?: string;
+}
+
 export interface TaskPacket {
   pattern: string;
   data: unknown;
-}
-
-const requests = new WeakSet<ConsumeMessage>();
-
-/**
- * A request expects a reply: its envelope has `id` and its properties
- * `reply_to` (what `ClientProxy.send()` makes). Anything else is an event.
- */
-export function isRequest(message: ConsumeMessage): boolean {
-  return requests.has(message);
+  /**
+   * Set for a request, which expects a reply: its envelope has `id` and its
+   * properties `reply_to` (what `ClientProxy.send()` makes). Absent for an event.
+   */
+  reply?: ReplyAddress;
 }
 
 /**
@@ -49,11 +50,17 @@ export function toTaskPacket(message: ConsumeMessage): TaskPacket {
   if (!isPlainObject(envelope)) return invalid('body is not a JSON object');
   const { pattern, data, id } = envelope;
   // A request is answered whatever becomes of it, an unknown pattern included.
-  if (id !== undefined && id !== null && message.properties.replyTo) requests.add(message);
+  const reply = replyAddress(id, message);
   if (!isTaskPattern(pattern)) {
-    return invalid(typeof pattern === 'string' ? `unknown pattern` : 'pattern is missing', envelope);
+    return { ...invalid(typeof pattern === 'string' ? `unknown pattern` : 'pattern is missing', envelope), reply };
   }
-  return { pattern, data };
+  return { pattern, data, reply };
+}
+
+function replyAddress(id: unknown, message: ConsumeMessage): ReplyAddress | undefined {
+  const { replyTo, correlationId } = message.properties as { replyTo?: unknown; correlationId?: unknown };
+  if (id === undefined || id === null || typeof replyTo !== 'string' || !replyTo) return undefined;
+  return typeof correlationId === 'string' ? { to: replyTo, correlationId } : { to: replyTo };
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

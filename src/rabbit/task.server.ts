@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { RmqContext, ServerRMQ } from '@nestjs/microservices';
+import { ServerRMQ } from '@nestjs/microservices';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
 
-import { WorkerConfig } from '../../config/worker-config';
-import { TASK_PATTERNS, INVALID_TASK_PATTERN } from '../task-patterns';
+import { WorkerConfig } from '../config/worker-config';
+import { TASK_PATTERNS, INVALID_TASK_PATTERN } from '../tasks/task-patterns';
 import { ConsumerState } from './consumer.state';
 import { RabbitConnection } from './rabbit.connection';
+import { TaskContext } from './task.context';
 import { toTaskPacket } from './task-envelope';
 
 const CONSUMER_TAG_PREFIX = 'steam-worker';
@@ -18,7 +19,9 @@ const REOPEN_DELAY_MS = 1000;
  * queue, every delivery routed to a handler (unknown ones to the invalid-task
  * handler), and a new channel whenever the broker closes ours or cancels our
  * consumer while the connection stays up (amqp-connection-manager only
- * recovers from a lost connection).
+ * recovers from a lost connection). It subclasses ServerRMQ for Nest's
+ * routing (handlers, patterns, contexts) but keeps its channel on the
+ * worker's one RabbitConnection instead of ServerRMQ's own client.
  */
 @Injectable()
 export class TaskServer extends ServerRMQ {
@@ -26,6 +29,8 @@ export class TaskServer extends ServerRMQ {
   private readonly closedChannels = new WeakSet<Channel>();
   private consumerChannel?: Channel;
   private consumerTag?: string;
+  /** Our own channel wrapper, on the shared connection: ServerRMQ's `server`/`channel` stay unused. */
+  private consumerWrapper?: ChannelWrapper;
   private stopping = false;
 
   constructor(
@@ -46,14 +51,17 @@ export class TaskServer extends ServerRMQ {
     });
   }
 
-  override async start(callback: (error?: unknown) => void): Promise<void> {
+  override start(callback: (error?: unknown) => void): Promise<void> {
     for (const pattern of [...TASK_PATTERNS, INVALID_TASK_PATTERN]) {
-      if (!this.getHandlerByPattern(pattern)) return callback(new Error(`No handler for task pattern ${pattern}`));
+      if (!this.getHandlerByPattern(pattern)) {
+        callback(new Error(`No handler for task pattern ${pattern}`));
+        return Promise.resolve();
+      }
     }
-    this.server = this.connection.manager;
-    this.channel = this.openChannel();
+    this.consumerWrapper = this.openChannel();
     // Nest waits for this callback; the consumer comes up whenever the broker does.
     callback();
+    return Promise.resolve();
   }
 
   /** True once `channel` is closed: its delivery tags mean nothing any more. */
@@ -99,13 +107,14 @@ export class TaskServer extends ServerRMQ {
     if (delivery === null) return this.onConsumerCancelled(channel);
     const message = delivery as unknown as ConsumeMessage;
     const packet = toTaskPacket(message);
-    const context = new RmqContext([message, channel, packet.pattern]);
+    const context = new TaskContext(message, channel, packet.pattern, packet.reply);
     return this.handleEvent(packet.pattern, packet, context);
   }
 
+  /** The connection is RabbitConnection's to close; only our channel is closed here. */
   override async close(): Promise<void> {
     this.stopping = true;
-    await super.close();
+    await this.consumerWrapper?.close().catch(() => undefined);
   }
 
   private openChannel(): ChannelWrapper {
@@ -136,11 +145,11 @@ export class TaskServer extends ServerRMQ {
     this.consumerChannel = undefined;
     if (this.stopping) return;
     this.log.warn('Task channel closed; consuming again on a new channel');
-    const stale = this.channel as ChannelWrapper | null;
+    const stale = this.consumerWrapper;
     setTimeout(() => {
       if (this.stopping) return;
       void stale?.close().catch(() => undefined);
-      this.channel = this.openChannel();
+      this.consumerWrapper = this.openChannel();
     }, REOPEN_DELAY_MS).unref();
   }
 }

@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, Options } from 'amqplib';
 
+import { NotConfirmedError } from './rabbit.errors';
+
 /** Pause before replacing a channel the broker closed, so a refused setup cannot spin. */
 const REOPEN_DELAY_MS = 1000;
 
@@ -25,7 +27,7 @@ export class ConfirmChannelKeeper {
     private readonly manager: AmqpConnectionManager,
     private readonly name: string,
     private readonly logger: Logger,
-    private readonly setup: (channel: ConfirmChannel) => Promise<void> = async () => undefined,
+    private readonly setup: (channel: ConfirmChannel) => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /** The open channel, set up; undefined while there is none. */
@@ -91,11 +93,6 @@ export class ConfirmChannelKeeper {
       void stale?.close().catch(() => undefined);
     }, REOPEN_DELAY_MS).unref();
   }
-}
-
-/** Why a publish did not get its confirm. */
-export class NotConfirmedError extends Error {
-  override readonly name = 'NotConfirmedError';
 }
 
 /**

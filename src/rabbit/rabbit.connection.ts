@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import amqp, { AmqpConnectionManager } from 'amqp-connection-manager';
 
-import { WorkerConfig } from '../../config/worker-config';
+import { WorkerConfig } from '../config/worker-config';
 
 /** Heartbeats notice a silent broker within two intervals. */
 const HEARTBEAT_S = 5;
