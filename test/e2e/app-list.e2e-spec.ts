@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
-import { AuthStandIn } from '../support/auth.stand-in';
-import { BackendStandIn } from '../support/backend.stand-in';
 import type { RecordedRequest, Reply } from '../support/http-stand-in';
-import { ReceivedMessage, waitFor } from '../support/rmq';
+import { bodyOf, resultOf, ResultBody } from '../support/shapes';
 import { SteamStandIn } from '../support/steam.stand-in';
-import { isolatedNames, startTestWorker, StandIns, testEnvironment, watchQueues } from '../support/worker.harness';
+import { taskFailed, useWorld } from '../support/vitest-world';
+import type { WorkerFixture } from '../support/worker.harness';
 
 const APP_LIST_PATH = '/IStoreService/GetAppList/v1/';
 const INCLUDE_FLAGS = ['include_games', 'include_dlc', 'include_software', 'include_videos', 'include_hardware'];
 const STEAM_MAX_ATTEMPTS = 3;
-
-interface ResultBody {
-  pattern: string;
-  data: { taskId: string; pattern?: string; error?: { code: string; message: string } };
-}
 
 /** The Steam stand-in, with a hook to override GetAppList answers. */
 class AppListSteamStandIn extends SteamStandIn {
@@ -31,58 +25,15 @@ class AppListSteamStandIn extends SteamStandIn {
   }
 }
 
-const bodyOf = (message: ReceivedMessage) => message.body as ResultBody;
-
-/** One worker on its own queues, with the probe that watches them. */
-async function startWatchedWorker(standIns: StandIns, label: string, env: Record<string, string> = {}) {
-  const names = isolatedNames(label);
-  const worker = await startTestWorker({ ...testEnvironment(standIns, names), ...env });
-  const queues = await watchQueues(names);
-  await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-  const resultOf = (taskId: string) =>
-    waitFor(
-      () => queues.results.find((message) => bodyOf(message).data?.taskId === taskId),
-      20_000,
-      `result of ${taskId}`,
-    );
-  return {
-    names,
-    queues,
-    resultOf,
-    publish: (body: object) => queues.rabbit.publish(names.WORKER_QUEUE, body),
-    close: async () => {
-      await worker.close();
-      await queues.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-      await queues.rabbit.close();
-    },
-  };
-}
-
-type WatchedWorker = Awaited<ReturnType<typeof startWatchedWorker>>;
-
 describe('steam-worker listing the Steam apps', () => {
   const steamApiKey = `steam-key-${randomUUID()}`;
   const steam = new AppListSteamStandIn();
-  let standIns: StandIns;
-  let keyed: WatchedWorker;
-  let keyless: WatchedWorker;
-
-  beforeAll(async () => {
-    steam.apiKey = steamApiKey;
-    await steam.start();
-    const auth = await new AuthStandIn().start();
-    const backend = await new BackendStandIn(auth).start();
-    standIns = {
-      steam,
-      auth,
-      backend,
-      stop: () => Promise.all([steam.stop(), auth.stop(), backend.stop()]).then(() => undefined),
-    };
-    [keyed, keyless] = await Promise.all([
-      startWatchedWorker(standIns, 'app-list', { STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS) }),
-      startWatchedWorker(standIns, 'app-list-keyless', { STEAM_API_KEY: '' }),
-    ]);
+  steam.apiKey = steamApiKey;
+  // Two workers on queues and Redis prefixes of their own, sharing the stand-ins.
+  const keyed = useWorld('app-list', () => ({ STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS) }), {
+    steam: () => steam,
   });
+  const keyless = useWorld('app-list-keyless', () => ({ STEAM_API_KEY: '' }), { standIns: () => keyed.standIns });
 
   afterEach(() => {
     steam.appListScript = undefined;
@@ -90,20 +41,10 @@ describe('steam-worker listing the Steam apps', () => {
     steam.pageSize = 50_000;
   });
 
-  afterAll(async () => {
-    await keyed?.close();
-    await keyless?.close();
-    await standIns?.stop();
-  });
-
   /** Waits for the task's dead letter, then returns its task.failed. */
-  async function failureOf(worker: WatchedWorker, taskId: string): Promise<ResultBody> {
+  async function failureOf(worker: WorkerFixture, taskId: string): Promise<ResultBody> {
     const failed = await worker.resultOf(taskId);
-    await waitFor(
-      () => worker.queues.deadLetters.find((message) => (message.body as ResultBody).data?.taskId === taskId),
-      20_000,
-      `dead letter of ${taskId}`,
-    );
+    await resultOf(worker.deadLetters, taskId, 20_000, `dead letter of ${taskId}`);
     return bodyOf(failed);
   }
 
@@ -160,14 +101,7 @@ describe('steam-worker listing the Steam apps', () => {
 
     const failure = await failureOf(keyless, 'l-keyless');
 
-    expect(failure).toEqual({
-      pattern: 'task.failed',
-      data: {
-        taskId: 'l-keyless',
-        pattern: 'apps.list',
-        error: { code: 'not_configured', message: expect.any(String) },
-      },
-    });
+    expect(failure).toEqual(taskFailed('l-keyless', 'apps.list', 'not_configured'));
     expect(failure.data.error!.message).toContain('STEAM_API_KEY');
     expect(steam.appListRequests.slice(since)).toEqual([]);
   });
@@ -190,14 +124,7 @@ describe('steam-worker listing the Steam apps', () => {
 
     const failure = await failureOf(keyed, 'l-wrong-key');
 
-    expect(failure).toEqual({
-      pattern: 'task.failed',
-      data: {
-        taskId: 'l-wrong-key',
-        pattern: 'apps.list',
-        error: { code: 'not_configured', message: expect.any(String) },
-      },
-    });
+    expect(failure).toEqual(taskFailed('l-wrong-key', 'apps.list', 'not_configured'));
     expect(failure.data.error!.message).toContain('STEAM_API_KEY');
     expect(steam.appListRequests.slice(since)).toHaveLength(1);
   });
@@ -209,10 +136,7 @@ describe('steam-worker listing the Steam apps', () => {
 
     const failure = await failureOf(keyed, 'l-500');
 
-    expect(failure).toEqual({
-      pattern: 'task.failed',
-      data: { taskId: 'l-500', pattern: 'apps.list', error: { code: 'steam_error', message: expect.any(String) } },
-    });
+    expect(failure).toEqual(taskFailed('l-500', 'apps.list', 'steam_error'));
     expect(steam.appListRequests.slice(since)).toHaveLength(STEAM_MAX_ATTEMPTS);
   });
 
@@ -226,15 +150,12 @@ describe('steam-worker listing the Steam apps', () => {
 
     const failure = await failureOf(keyed, 'l-reset');
 
-    expect(failure).toEqual({
-      pattern: 'task.failed',
-      data: { taskId: 'l-reset', pattern: 'apps.list', error: { code: 'steam_error', message: expect.any(String) } },
-    });
+    expect(failure).toEqual(taskFailed('l-reset', 'apps.list', 'steam_error'));
     expect(steam.appListRequests.slice(since)).toHaveLength(1 + STEAM_MAX_ATTEMPTS);
   });
 
   it('never puts the Steam key into a result or a dead letter', () => {
-    const everything = [keyed, keyless].flatMap((worker) => [...worker.queues.results, ...worker.queues.deadLetters]);
+    const everything = [keyed, keyless].flatMap((worker) => [...worker.results, ...worker.deadLetters]);
     expect(everything).not.toHaveLength(0);
     for (const message of everything) {
       const text = message.raw.content.toString('utf8') + JSON.stringify(message.raw.properties);

@@ -1,26 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { OutputCapture } from '../support/output-capture';
 import { TEST_CLIENT_SECRET } from '../support/auth.stand-in';
 import { waitFor } from '../support/rmq';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
+import { range } from '../support/shapes';
+import { useWorld } from '../support/vitest-world';
 
 /** Steam requests leave 100 ms apart: a batch of n pairs lasts at least (n − 1) × 100 ms. */
 const STEAM_RATE_LIMIT = 10;
 const STEAM_RATE_WINDOW_MS = 1000;
-
-interface Done {
-  pattern: string;
-  data: { taskId: string; updated: number[]; failed: { appId: number; countries: string[]; reason: string }[] };
-}
 
 /**
  * The backend's OAuth 2.0 token seen from outside, through the real worker:
@@ -28,66 +16,40 @@ interface Done {
  * a scan of everything the worker wrote for secrets.
  */
 describe('backend auth during batches', () => {
-  const names = isolatedNames('auth');
-  let standIns: StandIns;
-  let worker: TestWorker | undefined;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
-  let steamApiKey: string;
   /** Everything the worker wrote while this file ran, at LOG_LEVEL=trace. */
   const capture = new OutputCapture();
   const output = capture.output;
-
-  beforeAll(async () => {
-    capture.start();
-    standIns = await startStandIns();
-    steamApiKey = standIns.steam.apiKey;
-    worker = await startTestWorker({
-      ...testEnvironment(standIns, names),
+  const world = useWorld(
+    'auth',
+    () => ({
       STEAM_RATE_LIMIT: String(STEAM_RATE_LIMIT),
       STEAM_RATE_WINDOW_MS: String(STEAM_RATE_WINDOW_MS),
       LOG_LEVEL: 'trace',
-    });
-    queues = await watchQueues(names);
-    await waitFor(async () => (await fetch(`${worker!.url}/health/ready`)).status === 200, 20_000, 'readiness');
-  });
-
-  afterAll(async () => {
-    await worker?.close();
-    capture.restore();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await standIns?.stop();
-  });
-
-  const resultOf = async (taskId: string, timeoutMs = 30_000) => {
-    const result = await waitFor(
-      () => queues.results.find((message) => (message.body as Done).data.taskId === taskId),
-      timeoutMs,
-      `result of ${taskId}`,
-    );
-    return result!;
-  };
+    }),
+    { capture },
+  );
+  const { resultOf } = world;
 
   const pairsOf = (appIds: number[], countries: string[]) =>
     appIds.flatMap((appId) => countries.map((country) => `${appId}/${country}`));
 
   /** PUTs the backend received for these pairs, refused ones included. */
   const putsFor = (pairs: string[]) =>
-    standIns.backend.requests.filter(
+    world.standIns.backend.requests.filter(
       (request) =>
         request.method === 'PUT' && pairs.includes(request.url.pathname.replace(/^\/apps\/(\d+)\/countries\//, '$1/')),
     );
 
   const publishBatch = (taskId: string, appIds: number[], countries: string[]) =>
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.fetch', data: { taskId, appIds, countries } });
+    world.publishTask('apps.fetch', { taskId, appIds, countries });
 
   it('renews an expiring token during a long batch, one token request at a time', async () => {
-    const { auth, backend } = standIns;
+    const { auth, backend } = world.standIns;
     auth.expiresInS = 2;
     auth.delayMs = 200;
     auth.maxConcurrent = 0;
     const issuedBefore = auth.issued.length;
-    const appIds = Array.from({ length: 20 }, (_, index) => 1001 + index);
+    const appIds = range(1001, 20);
     const countries = ['US', 'DE', 'GB'];
     try {
       publishBatch('renewal', appIds, countries);
@@ -113,7 +75,7 @@ describe('backend auth during batches', () => {
   });
 
   it('renews a token the auth server revoked mid-batch and repeats the refused push', async () => {
-    const { auth, backend } = standIns;
+    const { auth, backend } = world.standIns;
     const appIds = [2001, 2002, 2003, 2004, 2005, 2006, 2007, 2008];
     const countries = ['US', 'FR'];
     const pairs = pairsOf(appIds, countries);
@@ -145,7 +107,7 @@ describe('backend auth during batches', () => {
   });
 
   it('fails every pair with backend_error when the auth server answers 4xx, without retrying it', async () => {
-    const { auth, backend } = standIns;
+    const { auth, backend } = world.standIns;
     auth.expireAll();
     auth.script = () => ({ status: 400, body: { error: 'invalid_client' } });
     const authBefore = auth.requests.length;
@@ -176,7 +138,7 @@ describe('backend auth during batches', () => {
   });
 
   it('completes a batch when the auth server answers 503 twice before it issues a token', async () => {
-    const { auth, backend } = standIns;
+    const { auth, backend } = world.standIns;
     auth.expireAll();
     const authBefore = auth.requests.length;
     auth.script = () =>
@@ -201,7 +163,7 @@ describe('backend auth during batches', () => {
   });
 
   it('never writes the client secret, a token or the Steam API key to its logs or its messages', async () => {
-    const { auth, backend, steam } = standIns;
+    const { auth, backend, steam } = world.standIns;
     // More paths that log: dropped and refused pushes, Steam failures, the app list (its URL holds the key).
     const attempts = new Map<string, number>();
     backend.script = ({ appId, country }) => {
@@ -216,7 +178,7 @@ describe('backend auth during batches', () => {
     steam.appList = [5001, 5002, 5003];
     try {
       publishBatch('mixed', [5001, 5002, 5003, 5004], ['US', 'DE']);
-      queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.list', data: { taskId: 'list' } });
+      world.publishTask('apps.list', { taskId: 'list' });
       expect((await resultOf('mixed')).body).toEqual({
         pattern: 'apps.fetch.done',
         data: {
@@ -234,7 +196,7 @@ describe('backend auth during batches', () => {
         data: { taskId: 'list', appIds: [5001, 5002, 5003], count: 3 },
       });
       steam.apiKey = 'a-key-the-worker-does-not-have';
-      queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.list', data: { taskId: 'list-refused' } });
+      world.publishTask('apps.list', { taskId: 'list-refused' });
       expect((await resultOf('list-refused')).body).toMatchObject({
         pattern: 'task.failed',
         data: { taskId: 'list-refused', error: { code: 'not_configured' } },
@@ -244,14 +206,13 @@ describe('backend auth during batches', () => {
       steam.script = undefined;
     }
     // Shutdown logs count too.
-    await worker!.close();
-    worker = undefined;
+    await world.worker.close();
 
     const written = output.join('\n');
-    const published = JSON.stringify([...queues.results, ...queues.deadLetters].map((message) => message.body));
+    const published = JSON.stringify([...world.results, ...world.deadLetters].map((message) => message.body));
     expect(output.length).toBeGreaterThan(0);
     expect(auth.issued.length).toBeGreaterThan(0);
-    for (const secret of [TEST_CLIENT_SECRET, steamApiKey, ...auth.issued]) {
+    for (const secret of [TEST_CLIENT_SECRET, world.env.STEAM_API_KEY!, ...auth.issued]) {
       expect(written.includes(secret), `the worker logged ${secret}`).toBe(false);
       expect(published.includes(secret), `the worker published ${secret}`).toBe(false);
     }

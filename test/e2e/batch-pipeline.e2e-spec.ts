@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { waitFor } from '../support/rmq';
+import { range, sleep } from '../support/shapes';
 import { appDetailsEntry } from '../support/steam.stand-in';
-import { workerFixture } from '../support/worker.harness';
+import { SHARED_REDIS_URL, WorkerFixture } from '../support/worker.harness';
+import { useWorld } from '../support/vitest-world';
 
 /**
  * How a batch flows (CONTRACT.md §4 and STACK-NOTES "feed the queue from a
@@ -11,51 +12,25 @@ import { workerFixture } from '../support/worker.harness';
  * window of the batch's pairs is ever queued for Steam in Redis.
  */
 
-interface Envelope {
-  pattern: string;
-  data: { taskId: string } & Record<string, unknown>;
-}
-
-/** One worker with its own stand-ins, queues and Redis prefix, for the enclosing describe. */
-function useWorld(label: string, overrides: Record<string, string>) {
-  const fixture = workerFixture(label, () => overrides);
-  beforeAll(fixture.start);
-  afterAll(fixture.stop);
-  return {
-    names: fixture.names,
-    get standIns() {
-      return fixture.standIns;
-    },
-    publish: (pattern: string, data: Record<string, unknown>) => fixture.publish({ pattern, data }),
-    resultOf: async (taskId: string): Promise<Envelope> => {
-      const found = await waitFor(
-        () => fixture.results.find((message) => (message.body as Envelope).data.taskId === taskId),
-        40_000,
-        `result of ${taskId}`,
-      );
-      return found!.body as Envelope;
-    },
-  };
-}
-
-const range = (from: number, count: number) => Array.from({ length: count }, (_, index) => from + index);
+/** The body of the result of `taskId` (a batch under a tight limit takes a while). */
+const resultOf = async (world: WorkerFixture, taskId: string) => (await world.resultOf(taskId, 40_000)).body;
 
 describe('a batch fetched under a tight Steam rate limit', () => {
   // Steam requests leave about 100 ms apart; the feed window stays at its default.
-  const world = useWorld('batch-overlap', {
+  const world = useWorld('batch-overlap', () => ({
     STEAM_RATE_LIMIT: '10',
     STEAM_RATE_WINDOW_MS: '1000',
-  });
+  }));
 
   it('pushes the first pairs to the backend before the last pair is requested from Steam', async () => {
     const appIds = range(2001, 5);
-    world.publish('apps.fetch', {
+    world.publishTask('apps.fetch', {
       taskId: 't-overlap',
       appIds,
       countries: ['DE', 'SE'],
     });
 
-    expect(await world.resultOf('t-overlap')).toEqual({
+    expect(await resultOf(world, 't-overlap')).toEqual({
       pattern: 'apps.fetch.done',
       data: { taskId: 't-overlap', updated: appIds, failed: [] },
     });
@@ -71,13 +46,13 @@ describe('a batch fetched under a tight Steam rate limit', () => {
 
 describe('a batch larger than STEAM_FEED_WINDOW', () => {
   const FEED_WINDOW = 4;
-  const world = useWorld('batch-window', {
+  const world = useWorld('batch-window', () => ({
     STEAM_FEED_WINDOW: String(FEED_WINDOW),
-  });
+  }));
   let redis: Redis;
 
   beforeAll(async () => {
-    redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+    redis = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: 1 });
   });
 
   afterAll(async () => {
@@ -104,18 +79,18 @@ describe('a batch larger than STEAM_FEED_WINDOW', () => {
           .zcard(`${queueKey}:delayed`)
           .exec();
         samples.push(replies!.reduce((sum, [, count]) => sum + Number(count), 0));
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await sleep(20);
       }
     })();
 
     const appIds = range(3001, 10);
-    world.publish('apps.fetch', {
+    world.publishTask('apps.fetch', {
       taskId: 't-window',
       appIds,
       countries: ['DE', 'FR', 'IT', 'ES'],
     });
     try {
-      expect(await world.resultOf('t-window')).toEqual({
+      expect(await resultOf(world, 't-window')).toEqual({
         pattern: 'apps.fetch.done',
         data: { taskId: 't-window', updated: appIds, failed: [] },
       });

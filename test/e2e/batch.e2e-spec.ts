@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { RecordedRequest } from '../support/http-stand-in';
-import { ReceivedMessage, waitFor } from '../support/rmq';
+import { resultOf as waitForResult } from '../support/shapes';
 import { appDetailsEntry } from '../support/steam.stand-in';
-import { workerFixture } from '../support/worker.harness';
+import { taskFailed, useWorld } from '../support/vitest-world';
 
 /**
  * The batch rule of CONTRACT.md §2 (every requested app in exactly one list,
@@ -15,37 +15,16 @@ const STEAM_MAX_ATTEMPTS = 3;
 const BACKEND_MAX_ATTEMPTS = 3;
 const MAX_BATCH_APPS = 4;
 
-interface Envelope {
-  pattern: string;
-  data: { taskId: string } & Record<string, unknown>;
-}
-
 describe('apps.fetch and app.fetch batches', () => {
-  const fixture = workerFixture('batch', () => ({
+  const fixture = useWorld('batch', () => ({
     STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS),
     BACKEND_MAX_ATTEMPTS: String(BACKEND_MAX_ATTEMPTS),
     MAX_BATCH_APPS: String(MAX_BATCH_APPS),
   }));
 
-  beforeAll(fixture.start);
-  afterAll(fixture.stop);
-
-  const publish = (pattern: string, data: Record<string, unknown>) => fixture.publish({ pattern, data });
-
-  const resultOf = async (taskId: string): Promise<Envelope> => {
-    const message = await waitFor(
-      () => fixture.results.find((received) => (received.body as Envelope).data.taskId === taskId),
-      30_000,
-      `result of ${taskId}`,
-    );
-    return message!.body as Envelope;
-  };
-
-  const steamCalls = (appId: number, country: string) =>
-    fixture.standIns.steam.appDetailsRequests.filter(
-      (request) =>
-        request.url.searchParams.get('appids') === String(appId) && request.url.searchParams.get('cc') === country,
-    );
+  const publish = fixture.publishTask;
+  const resultOf = async (taskId: string) => (await fixture.resultOf(taskId)).body;
+  const steamCalls = (appId: number, country: string) => fixture.standIns.steam.appDetailsFor(appId, country);
 
   const pushes = (appId: number, country?: string): RecordedRequest[] =>
     fixture.standIns.backend.requests.filter((request) => {
@@ -296,29 +275,13 @@ describe('apps.fetch and app.fetch batches', () => {
     };
     fixture.publish(envelope);
 
-    expect(await resultOf('t-too-many')).toEqual({
-      pattern: 'task.failed',
-      data: {
-        taskId: 't-too-many',
-        pattern: 'apps.fetch',
-        error: { code: 'invalid_task', message: expect.any(String) },
-      },
-    });
-    const deadLetter = await waitFor(
-      () =>
-        fixture.deadLetters.find(
-          (message: ReceivedMessage) => (message.body as Envelope).data?.taskId === 't-too-many',
-        ),
-      10_000,
-      'the dead-lettered batch',
-    );
-    expect(deadLetter!.body).toEqual(envelope);
+    expect(await resultOf('t-too-many')).toEqual(taskFailed('t-too-many', 'apps.fetch'));
+    const deadLetter = await waitForResult(fixture.deadLetters, 't-too-many', 10_000, 'the dead-lettered batch');
+    expect(deadLetter.body).toEqual(envelope);
     const touched = fixture.standIns.steam.appDetailsRequests.filter((request) =>
       ['1801', '1802', '1803', '1804'].includes(request.url.searchParams.get('appids')!),
     );
     expect(touched).toHaveLength(0);
-    expect(fixture.results.filter((message) => (message.body as Envelope).data.taskId === 't-too-many')).toHaveLength(
-      1,
-    );
+    expect(fixture.resultsFor('t-too-many')).toHaveLength(1);
   });
 });

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { isolatedNames, startStandIns, StandIns, testEnvironment } from '../support/worker.harness';
-import { spawnWorker } from '../support/worker.process';
+import { useWorld } from '../support/vitest-world';
 
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'main.js'));
 const SECRET = 'Entry2S3cret';
@@ -14,24 +13,9 @@ const SECRET = 'Entry2S3cret';
  * which may hold a password.
  */
 describe.runIf(built)('Steam egress configuration errors', () => {
-  const names = isolatedNames('egress-config');
-  let standIns: StandIns;
-
-  beforeAll(async () => {
-    standIns = await startStandIns();
-  });
-
-  afterAll(async () => {
-    await standIns?.stop();
-  });
-
-  const env = (extra: Record<string, string>) => ({
-    ...testEnvironment(standIns, names),
-    HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)),
-    HTTP_HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    ...extra,
-  });
+  const world = useWorld('egress-config', undefined, { workers: 0 });
+  /** A built worker that is expected to stop at once. */
+  const spawn = (extra: Record<string, string>) => world.spawn(extra, { waitReady: false });
 
   it.for([
     ['a SOCKS proxy', `socks5://steam:${SECRET}@127.0.0.1:1080`],
@@ -42,7 +26,7 @@ describe.runIf(built)('Steam egress configuration errors', () => {
   ])(
     'stops with exit code 1 and one line naming STEAM_PROXIES entry 2 for %s, never its text or password',
     async ([, entry]) => {
-      const worker = spawnWorker(env({ STEAM_PROXIES: `http://127.0.0.1:3128,${entry}` }));
+      const worker = await spawn({ STEAM_PROXIES: `http://127.0.0.1:3128,${entry}` });
 
       expect(await worker.exited).toBe(1);
       const lines = worker.output().trim().split('\n');
@@ -54,7 +38,7 @@ describe.runIf(built)('Steam egress configuration errors', () => {
   );
 
   it('stops with exit code 1 and one line naming STEAM_DIRECT when it is false and there is no proxy', async () => {
-    const worker = spawnWorker(env({ STEAM_DIRECT: 'false' }));
+    const worker = await spawn({ STEAM_DIRECT: 'false' });
 
     expect(await worker.exited).toBe(1);
     const lines = worker.output().trim().split('\n');

@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { OutputCapture } from '../support/output-capture';
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
-import { FetchDone as Done, EgressHealth, range } from '../support/shapes';
-import { waitFor } from '../support/rmq';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
+import { EgressHealth, range, sleep } from '../support/shapes';
+import { useWorld } from '../support/vitest-world';
 
 const COOLDOWN_MS = 500;
 const WRONG_PASSWORD = 'Wr0ngS3cret-pw';
@@ -24,66 +15,45 @@ const WRONG_PASSWORD = 'Wr0ngS3cret-pw';
  * fail that request.
  */
 describe('Steam egress pool: failing proxies', () => {
-  const names = isolatedNames('egress-failing');
-  let standIns: StandIns;
-  let refusing: ForwardProxy;
-  let locked: ForwardProxy;
-  let worker: TestWorker;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  const refusing = new ForwardProxy({ name: 'proxy-refusing' });
+  const locked = new ForwardProxy({ name: 'proxy-locked', auth: { user: 'steam', pass: 'the-right-one' } });
   const capture = new OutputCapture();
   const output = capture.output;
-
-  beforeAll(async () => {
-    capture.start();
-    standIns = await startStandIns();
-    refusing = await new ForwardProxy({ name: 'proxy-refusing' }).start();
-    locked = await new ForwardProxy({ name: 'proxy-locked', auth: { user: 'steam', pass: 'the-right-one' } }).start();
-    worker = await startTestWorker({
-      ...testEnvironment(standIns, names),
+  const world = useWorld(
+    'egress-failing',
+    () => ({
       STEAM_RATE_LIMIT: '10',
       STEAM_RATE_WINDOW_MS: '1000',
       STEAM_PROXIES: `${refusing.url()},${locked.url({ user: 'steam', pass: WRONG_PASSWORD })}`,
       STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
       STEAM_MAX_ATTEMPTS: '1',
       LOG_LEVEL: 'trace',
-    });
-    queues = await watchQueues(names);
-    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-  });
+    }),
+    {
+      capture,
+      setUp: () => Promise.all([refusing.start(), locked.start()]),
+      tearDown: () => Promise.all([refusing.stop(), locked.stop()]),
+    },
+  );
 
-  afterAll(async () => {
-    await worker?.close();
-    capture.restore();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await Promise.all([refusing?.stop(), locked?.stop(), standIns?.stop()]);
-  });
-
-  const resultOf = async (taskId: string, timeoutMs = 30_000) =>
-    (
-      await waitFor(
-        () => queues.results.find((message) => (message.body as Done).data.taskId === taskId),
-        timeoutMs,
-        `result of ${taskId}`,
-      )
-    ).body as Done;
+  const resultOf = async (taskId: string) => (await world.resultOf(taskId)).body;
 
   const publishBatch = (taskId: string, appIds: number[], countries: string[]) =>
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.fetch', data: { taskId, appIds, countries } });
+    world.publishTask('apps.fetch', { taskId, appIds, countries });
 
   const health = async () => {
-    const response = await fetch(`${worker.url}/health`);
+    const response = await fetch(`${world.worker.url}/health`);
     const text = await response.text();
     const body = JSON.parse(text) as { status: string; details: Record<string, EgressHealth> };
     return { httpStatus: response.status, status: body.status, details: body.details, text };
   };
 
   const appDetailsSince = (before: number) =>
-    standIns.steam.requests.slice(before).filter((request) => request.url.pathname === '/api/appdetails');
+    world.standIns.steam.requests.slice(before).filter((request) => request.url.pathname === '/api/appdetails');
 
   it('skips a proxy that refuses connections or the credentials, shows it failing, and spends no attempt on it', async () => {
     await refusing.refuse();
-    const before = standIns.steam.requests.length;
+    const before = world.standIns.steam.requests.length;
     const appIds = range(1, 10);
 
     publishBatch('refused', appIds, ['DE', 'US']);
@@ -116,9 +86,9 @@ describe('Steam egress pool: failing proxies', () => {
     // Its cooldown (doubled on each failure, at most 10 × STEAM_COOLDOWN_MS) ends first.
     const { until } = (await health()).details[key]!;
     expect(Date.parse(until!)).toBeLessThanOrEqual(Date.now() + 10 * COOLDOWN_MS + 500);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(until!) - Date.now()) + 100));
+    await sleep(Math.max(0, Date.parse(until!) - Date.now()) + 100);
     expect((await health()).details[key]!.state).toBe('failing');
-    const before = standIns.steam.requests.length;
+    const before = world.standIns.steam.requests.length;
     const appIds = range(101, 10);
 
     publishBatch('back', appIds, ['GB', 'JP']);
@@ -139,7 +109,7 @@ describe('Steam egress pool: failing proxies', () => {
   it('never shows the proxy password in logs or on /health', async () => {
     const seen = await health();
     const basic = Buffer.from(`steam:${WRONG_PASSWORD}`).toString('base64');
-    const everything = [...output, seen.text, ...queues.results.map((message) => JSON.stringify(message.body))].join(
+    const everything = [...output, seen.text, ...world.results.map((message) => JSON.stringify(message.body))].join(
       '\n',
     );
 

@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { OutputCapture } from '../support/output-capture';
 import { SteamClient } from '../../src/steam/steam.client';
 
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
 import { maxInSlidingWindow } from '../support/http-stand-in';
-import { FetchDone as Done, EgressHealth, range } from '../support/shapes';
+import { EgressHealth, range } from '../support/shapes';
 import { waitFor } from '../support/rmq';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
+import { useWorld } from '../support/vitest-world';
 
 const LIMIT = 5;
 const WINDOW_MS = 1000;
@@ -39,77 +31,51 @@ const PROXY_USER = 'steam';
  * stand-in Steam knows each request's egress. Two worker instances share Redis.
  */
 describe('Steam egress pool: direct and two proxies', () => {
-  const names = isolatedNames('egress-pool');
-  let standIns: StandIns;
-  let plain: ForwardProxy;
-  let authed: ForwardProxy;
-  let env: Record<string, string>;
-  const workers: TestWorker[] = [];
+  const plain = new ForwardProxy({ name: 'proxy-plain' });
+  const authed = new ForwardProxy({ name: 'proxy-auth', auth: { user: PROXY_USER, pass: PASSWORD } });
   /** Every Steam call the workers started: when, through which egress (its label), by which worker. */
   const starts: { at: number; egress: string; worker: number }[] = [];
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
   /** Everything the workers wrote while this file ran, at LOG_LEVEL=trace. */
   const capture = new OutputCapture();
   const output = capture.output;
-
-  async function startWorker(): Promise<TestWorker> {
-    const worker = await startTestWorker(env);
-    workers.push(worker);
-    const client = worker.app.get(SteamClient);
-    const call = client.call.bind(client);
-    const index = workers.length - 1;
-    vi.spyOn(client, 'call').mockImplementation((request, egress, options) => {
-      starts.push({ at: performance.now(), egress: egress.label, worker: index });
-      return call(request, egress, options);
-    });
-    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-    return worker;
-  }
-
-  beforeAll(async () => {
-    capture.start();
-    standIns = await startStandIns();
-    plain = await new ForwardProxy({ name: 'proxy-plain' }).start();
-    authed = await new ForwardProxy({ name: 'proxy-auth', auth: { user: PROXY_USER, pass: PASSWORD } }).start();
-    env = {
-      ...testEnvironment(standIns, names),
+  const world = useWorld(
+    'egress-pool',
+    () => ({
       STEAM_RATE_LIMIT: String(LIMIT),
       STEAM_RATE_WINDOW_MS: String(WINDOW_MS),
       STEAM_PROXIES: `${plain.url()},${authed.url()}`,
       STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
       STEAM_MAX_ATTEMPTS: '2',
       LOG_LEVEL: 'trace',
-    };
-    queues = await watchQueues(names);
-    await startWorker();
-  });
+    }),
+    {
+      // Each worker's Steam calls are recorded as it starts them.
+      onWorker: (worker, index) => {
+        const client = worker.app.get(SteamClient);
+        const call = client.call.bind(client);
+        vi.spyOn(client, 'call').mockImplementation((request, egress, options) => {
+          starts.push({ at: performance.now(), egress: egress.label, worker: index });
+          return call(request, egress, options);
+        });
+      },
+      capture,
+      setUp: () => Promise.all([plain.start(), authed.start()]),
+      tearDown: () => Promise.all([plain.stop(), authed.stop()]),
+    },
+  );
+  const { workers } = world;
 
-  afterAll(async () => {
-    await Promise.all(workers.map((worker) => worker.close()));
-    capture.restore();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await Promise.all([plain?.stop(), authed?.stop(), standIns?.stop()]);
-  });
-
-  const resultOf = async (taskId: string, timeoutMs = 30_000) =>
-    (
-      await waitFor(
-        () => queues.results.find((message) => (message.body as Done).data.taskId === taskId),
-        timeoutMs,
-        `result of ${taskId}`,
-      )
-    ).body as Done;
+  const resultOf = async (taskId: string) => (await world.resultOf(taskId)).body;
 
   const publishBatch = (taskId: string, appIds: number[], countries: string[]) =>
-    queues.rabbit.publish(names.WORKER_QUEUE, { pattern: 'apps.fetch', data: { taskId, appIds, countries } });
+    world.publishTask('apps.fetch', { taskId, appIds, countries });
 
   const appDetailsSince = (before: number) =>
-    standIns.steam.requests.slice(before).filter((request) => request.url.pathname === '/api/appdetails');
+    world.standIns.steam.requests.slice(before).filter((request) => request.url.pathname === '/api/appdetails');
 
   /** Arrivals through each egress since `since` (performance.now()): at the proxy, or at Steam for direct. */
   const arrivalsSince = (since: number) => ({
-    direct: standIns.steam.requests
+    direct: world.standIns.steam.requests
       .filter((request) => egressOf(request) === 'direct' && request.at >= since)
       .map((request) => request.at),
     [plain.name]: plain.arrivals.filter((at) => at >= since),
@@ -158,7 +124,7 @@ describe('Steam egress pool: direct and two proxies', () => {
 
   it('keeps each egress within L requests in any window, uses all of them, and goes about N times as fast', async () => {
     const started = performance.now();
-    const before = standIns.steam.requests.length;
+    const before = world.standIns.steam.requests.length;
     const appIds = range(101, 15);
     const countries = ['DE', 'GB', 'US'];
 
@@ -187,9 +153,9 @@ describe('Steam egress pool: direct and two proxies', () => {
   });
 
   it('never lets two worker instances sharing Redis exceed any egress limit together', async () => {
-    await startWorker();
+    await world.startWorker();
     const started = performance.now();
-    const before = standIns.steam.requests.length;
+    const before = world.standIns.steam.requests.length;
     const tasks = range(1, 6).map((task) => ({
       taskId: `shared-${task}`,
       appIds: [200 + task * 10 + 1, 200 + task * 10 + 2],
@@ -213,7 +179,7 @@ describe('Steam egress pool: direct and two proxies', () => {
 
   it('cools down a proxy that answers 429 and moves its share to the other egresses', async () => {
     const started = performance.now();
-    const before = standIns.steam.requests.length;
+    const before = world.standIns.steam.requests.length;
     const forwardedBefore = plain.counts.forwarded;
     const appIds = range(301, 10);
     plain.answerStatus(429);
@@ -257,7 +223,7 @@ describe('Steam egress pool: direct and two proxies', () => {
     const appIds = range(401, 6);
     const throttled = new Set<string>();
     // Steam answers the first request through each egress with a 429 and Retry-After: 2.
-    standIns.steam.script = ({ request }) => {
+    world.standIns.steam.script = ({ request }) => {
       const egress = egressOf(request);
       if (throttled.has(egress)) return undefined;
       throttled.add(egress);
@@ -292,7 +258,7 @@ describe('Steam egress pool: direct and two proxies', () => {
       });
       expect(throttled.size).toBe(3);
     } finally {
-      standIns.steam.script = undefined;
+      world.standIns.steam.script = undefined;
     }
     await waitUntilAllReady();
   });
@@ -315,7 +281,7 @@ describe('Steam egress pool: direct and two proxies', () => {
       health.text,
       (await egressHealth(workers[1])).text,
       await (await fetch(`${workers[0]!.url}/health/ready`)).text(),
-      ...queues.results.map((message) => JSON.stringify(message.body)),
+      ...world.results.map((message) => JSON.stringify(message.body)),
     ].join('\n');
     expect(output.length).toBeGreaterThan(0);
     expect(everything).not.toContain(SECRET_MARK);

@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Options } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { OutputCapture } from '../support/output-capture';
 import { ReceivedMessage, waitFor } from '../support/rmq';
-import { workerFixture } from '../support/worker.harness';
-
-interface ResultBody {
-  pattern: string;
-  data: { taskId: string; pattern?: unknown; updated?: number[]; error?: { code: string; message: string } };
-}
+import { bodyOf, ResultBody } from '../support/shapes';
+import { taskFailed, useWorld } from '../support/vitest-world';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -19,15 +15,11 @@ const FIFTY_COUNTRIES = (
   'BW BY BZ CA CD CF CG CH CI CL CM CN CO CR CU CV CY CZ DE DJ DK DM DO DZ EC'
 ).split(' ');
 
-const bodyOf = (message: ReceivedMessage) => message.body as ResultBody;
 const hex = (content: Buffer) => content.toString('hex');
 
 describe('steam-worker with poison tasks', () => {
-  const fixture = workerFixture('poison');
-  const { names } = fixture;
-
-  beforeAll(fixture.start);
-  afterAll(fixture.stop);
+  const fixture = useWorld('poison');
+  const { names, resultOf } = fixture;
 
   /** Publishes raw bytes, a raw string or an envelope, exactly as given, and returns the bytes sent. */
   function publish(body: unknown, options: Options.Publish = {}): Buffer {
@@ -38,8 +30,6 @@ describe('steam-worker with poison tasks', () => {
 
   const resultWhere = (what: string, match: (body: ResultBody) => boolean) =>
     waitFor(() => fixture.results.find((message) => match(bodyOf(message))), 20_000, what);
-
-  const resultOf = (taskId: string) => resultWhere(`result of ${taskId}`, (body) => body.data?.taskId === taskId);
 
   /**
    * Publishes one valid task at once (behind whatever was just published) and
@@ -115,10 +105,7 @@ describe('steam-worker with poison tasks', () => {
     await served();
     for (const { taskId, pattern } of cases) {
       const failed = await resultOf(taskId);
-      expect(failed.body).toEqual({
-        pattern: 'task.failed',
-        data: { taskId, pattern, error: { code: 'invalid_task', message: expect.any(String) } },
-      });
+      expect(failed.body).toEqual(taskFailed(taskId, pattern));
       expect(bodyOf(failed).data.error!.message).not.toBe('');
     }
     expect(taskFailedSince(resultsSince)).toHaveLength(cases.length);
@@ -158,10 +145,7 @@ describe('steam-worker with poison tasks', () => {
     await served();
     for (const { pattern, data } of cases) {
       const failed = await resultOf(data.taskId);
-      expect(failed.body, data.taskId).toEqual({
-        pattern: 'task.failed',
-        data: { taskId: data.taskId, pattern, error: { code: 'invalid_task', message: expect.any(String) } },
-      });
+      expect(failed.body, data.taskId).toEqual(taskFailed(data.taskId, pattern));
       expect(bodyOf(failed).data.error!.message).not.toBe('');
     }
     expect(taskFailedSince(resultsSince)).toHaveLength(cases.length);
@@ -196,10 +180,7 @@ describe('steam-worker with poison tasks', () => {
     const taskIds = new Set<string>();
     for (const { pattern } of cases) {
       const failure = failures.find((body) => body.data.pattern === pattern);
-      expect(failure, String(pattern)).toEqual({
-        pattern: 'task.failed',
-        data: { taskId: expect.any(String), pattern, error: { code: 'invalid_task', message: expect.any(String) } },
-      });
+      expect(failure, String(pattern)).toEqual(taskFailed(expect.any(String), pattern));
       const { taskId } = failure!.data;
       expect(taskId.length).toBeGreaterThanOrEqual(1);
       expect(taskId.length).toBeLessThanOrEqual(128);
@@ -217,14 +198,7 @@ describe('steam-worker with poison tasks', () => {
     await expectDeadLettered(sent, deadSince);
     await served();
     const [failure] = taskFailedSince(resultsSince).map(bodyOf);
-    expect(failure).toEqual({
-      pattern: 'task.failed',
-      data: {
-        taskId: expect.any(String),
-        pattern: 'app.fetch',
-        error: { code: 'invalid_task', message: expect.any(String) },
-      },
-    });
+    expect(failure).toEqual(taskFailed(expect.any(String), 'app.fetch'));
     expect(failure!.data.taskId).not.toBe('in-array');
     expect(failure!.data.taskId).not.toBe('');
   });
@@ -301,26 +275,14 @@ describe('steam-worker with poison tasks', () => {
     expect(one).toMatch(UUID);
     expect(other).toMatch(UUID);
     expect(one).not.toBe(other);
-    expect(fixture.results.filter((message) => bodyOf(message).data?.taskId === 'm-not-used')).toEqual([]);
+    expect(fixture.resultsFor('m-not-used')).toEqual([]);
   });
 });
 
 describe('steam-worker logging a poison task', () => {
-  const fixture = workerFixture('poison-log', () => ({ LOG_LEVEL: 'warn' }));
   /** Everything the worker wrote while this block ran, at LOG_LEVEL=warn. */
   const capture = new OutputCapture();
-
-  beforeAll(async () => {
-    capture.start();
-    await fixture.start();
-  });
-  afterAll(async () => {
-    try {
-      await fixture.stop();
-    } finally {
-      capture.restore();
-    }
-  });
+  const fixture = useWorld('poison-log', () => ({ LOG_LEVEL: 'warn' }), { capture });
 
   it('dead-letters a task with an unknown pattern of megabytes and logs no line over 9 KiB', async () => {
     // 1 MiB as the brief's worst case; half a MiB because Nest itself replaces a
@@ -332,11 +294,7 @@ describe('steam-worker logging a poison task', () => {
     for (const { taskId, pattern } of cases) fixture.publish({ pattern, data: { taskId, appId: 620 } });
 
     for (const { taskId, pattern } of cases) {
-      const failed = await waitFor(
-        () => fixture.results.find((message) => bodyOf(message).data?.taskId === taskId),
-        20_000,
-        `task.failed of ${taskId}`,
-      );
+      const failed = await fixture.resultOf(taskId);
       expect(bodyOf(failed).pattern).toBe('task.failed');
       expect(bodyOf(failed).data).toEqual({
         taskId,
@@ -345,7 +303,7 @@ describe('steam-worker logging a poison task', () => {
       });
     }
     await waitFor(() => fixture.deadLetters.length >= cases.length, 20_000, 'two dead letters');
-    expect(fixture.deadLetters.map((message) => (message.body as ResultBody).data.taskId).sort()).toEqual(
+    expect(fixture.deadLetters.map((message) => bodyOf(message).data.taskId).sort()).toEqual(
       cases.map(({ taskId }) => taskId).sort(),
     );
 

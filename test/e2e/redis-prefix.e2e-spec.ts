@@ -1,26 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import Redis from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
+import { RedisServer } from '../support/redis-server';
 import { waitFor } from '../support/rmq';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { useWorld } from '../support/vitest-world';
 
 /**
  * A Redis server of this file's own, so that every key and pub/sub channel on
@@ -28,55 +11,25 @@ async function freePort(): Promise<number> {
  * database REDIS_URL names.
  */
 describe('Redis keys and channels under REDIS_PREFIX', () => {
-  const names = isolatedNames('prefix');
-  let redisServer: ChildProcess;
+  const redisServer = new RedisServer();
   let redis: Redis;
-  let standIns: StandIns;
-  let worker: TestWorker;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
-
-  beforeAll(async () => {
-    const port = await freePort();
-    redisServer = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    redis = await waitFor(
-      async () => {
-        const client = new Redis(`redis://127.0.0.1:${port}/0`, { lazyConnect: true, retryStrategy: () => null });
-        client.on('error', () => undefined);
-        return client.connect().then(
-          () => client,
-          () => undefined,
-        );
-      },
-      10_000,
-      'the private redis-server',
-    );
-    standIns = await startStandIns();
-    worker = await startTestWorker({ ...testEnvironment(standIns, names), REDIS_URL: `redis://127.0.0.1:${port}/3` });
-    queues = await watchQueues(names);
-    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
+  const world = useWorld('prefix', () => ({ REDIS_URL: redisServer.url(3) }), {
+    setUp: () => redisServer.start(),
+    tearDown: async () => {
+      redis?.disconnect();
+      await redisServer.kill();
+    },
   });
+  const { names } = world;
 
-  afterAll(async () => {
-    await worker?.close();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await standIns?.stop();
-    redis?.disconnect();
-    redisServer?.kill('SIGKILL');
+  beforeAll(() => {
+    redis = new Redis(redisServer.url(0), { maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
   });
 
   it('keeps every key and channel of a batch under the prefix, in the database of REDIS_URL', async () => {
-    queues.rabbit.publish(names.WORKER_QUEUE, {
-      pattern: 'apps.fetch',
-      data: { taskId: 'prefixed', appIds: [1, 2, 3], countries: ['US', 'DE'] },
-    });
-    await waitFor(() => queues.results.length === 1, 20_000, 'the result');
+    world.publishTask('apps.fetch', { taskId: 'prefixed', appIds: [1, 2, 3], countries: ['US', 'DE'] });
+    await waitFor(() => world.results.length === 1, 20_000, 'the result');
     const channels = (await redis.pubsub('CHANNELS', '*')) as string[];
     expect(channels.length).toBeGreaterThan(0);
     for (const channel of channels) expect(channel.startsWith(`${names.REDIS_PREFIX}:`)).toBe(true);

@@ -1,35 +1,19 @@
 import Redis from 'ioredis';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { waitFor } from '../support/rmq';
-import { FetchDone } from '../support/shapes';
 import { TlsRedisServer } from '../support/tls-redis';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  watchQueues,
-} from '../support/worker.harness';
-import { spawnWorker, WorkerProcess } from '../support/worker.process';
+import { useWorld } from '../support/vitest-world';
+import { SHARED_REDIS_URL } from '../support/worker.harness';
+import { ChildWorker } from '../support/worker.process';
 
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'main.js'));
 /** The database REDIS_URL names: it must survive the move to TLS too. */
 const DB = 2;
 /** Bull's name for the blocking client of the Steam queue: `<prefix>:<base64 of the queue name>`. */
 const bullWorkerName = (prefix: string) => `${prefix}:${Buffer.from('steam-requests').toString('base64')}`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * REDIS_URL=rediss://… (CONTRACT.md §6) in the built worker: every Redis
@@ -39,57 +23,27 @@ async function freePort(): Promise<number> {
  * through NODE_EXTRA_CA_CERTS, read at process start, hence a child process.
  */
 describe.runIf(built)('REDIS_URL rediss:// in a worker process', () => {
-  const names = isolatedNames('redis-tls');
   let redis: TlsRedisServer;
-  let standIns: StandIns;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
-  let worker: WorkerProcess;
-  let url: string;
+  let worker: ChildWorker;
+  // The worker's REDIS_URL is given to its process alone: this file cannot speak to the TLS port
+  // without the CA, and the server goes with every key on it.
+  const world = useWorld('redis-tls', undefined, { workers: 0, tearDown: () => redis?.stop() });
+  const { names } = world;
 
   beforeAll(async () => {
     redis = await new TlsRedisServer().start();
-    standIns = await startStandIns();
-    queues = await watchQueues(names);
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    worker = spawnWorker({
-      ...testEnvironment(standIns, names),
-      REDIS_URL: redis.url(DB),
-      NODE_EXTRA_CA_CERTS: redis.caPath,
-      HTTP_PORT: String(port),
-      HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-    });
-    await waitFor(
-      async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
-      45_000,
-      'the worker ready',
-    );
-  });
-
-  afterAll(async () => {
-    if (worker && worker.child.exitCode === null) worker.child.kill('SIGKILL');
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await standIns?.stop();
-    await redis?.stop();
+    worker = await world.spawn({ REDIS_URL: redis.url(DB), NODE_EXTRA_CA_CERTS: redis.caPath });
   });
 
   it('runs a task through Bull over TLS: Steam is called and the result comes, with no plaintext connection', async () => {
-    const before = standIns.steam.requests.length;
+    const { steam } = world.standIns;
+    const before = steam.requests.length;
 
-    queues.rabbit.publish(names.WORKER_QUEUE, {
-      pattern: 'app.fetch',
-      data: { taskId: 'tls-1', appId: 620, country: 'DE' },
-    });
-    const result = await waitFor(
-      () => queues.results.find((message) => (message.body as FetchDone).data?.taskId === 'tls-1'),
-      20_000,
-      'the result of tls-1',
-    ).catch((error: Error) => {
+    world.publishTask('app.fetch', { taskId: 'tls-1', appId: 620, country: 'DE' });
+    const result = await world.resultOf('tls-1', 20_000).catch((error: Error) => {
       // Bull speaking plaintext to the TLS port shows as failed handshakes in the server's log.
       throw new Error(
-        `${error.message}; Steam requests: ${standIns.steam.requests.length - before}; ` +
+        `${error.message}; Steam requests: ${steam.requests.length - before}; ` +
           `failed TLS handshakes at the Redis: ${redis.failedHandshakes().length}`,
       );
     });
@@ -98,9 +52,9 @@ describe.runIf(built)('REDIS_URL rediss:// in a worker process', () => {
       pattern: 'app.fetch.done',
       data: { taskId: 'tls-1', updated: [620], failed: [] },
     });
-    const requests = standIns.steam.requests.slice(before);
+    const requests = steam.requests.slice(before);
     expect(requests.map((request) => request.url.searchParams.get('appids'))).toContain('620');
-    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    expect((await fetch(`${worker.url}/health/ready`)).status).toBe(200);
     // Nothing ever tried this TLS-only port without TLS (Bull's URL parser would have).
     expect(redis.failedHandshakes()).toEqual([]);
   });
@@ -135,9 +89,7 @@ describe.runIf(built)('REDIS_URL rediss:// in a worker process', () => {
 
   it('exits cleanly on SIGTERM, its TLS connections gone', async () => {
     const admin = redis.client();
-    worker.child.kill('SIGTERM');
-
-    expect(await worker.exited).toBe(0);
+    expect(await worker.stop('SIGTERM')).toBe(0);
     await waitFor(
       async () => !((await admin.client('LIST')) as string).includes(` name=${names.REDIS_PREFIX}:`),
       5000,
@@ -153,18 +105,16 @@ describe.runIf(built)('REDIS_URL rediss:// in a worker process', () => {
  * leak would outlive `app.close()`.
  */
 describe("Bull's connections when the app closes", () => {
-  const names = isolatedNames('redis-close');
-  let standIns: StandIns;
+  const world = useWorld('redis-close', undefined, { workers: 0 });
+  const { names } = world;
   let admin: Redis;
 
-  beforeAll(async () => {
-    standIns = await startStandIns();
-    admin = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+  beforeAll(() => {
+    admin = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: 1 });
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     admin?.disconnect();
-    await standIns?.stop();
   });
 
   const namedConnections = async () =>
@@ -175,9 +125,8 @@ describe("Bull's connections when the app closes", () => {
       .sort();
 
   it('closes all of them', async () => {
-    const worker = await startTestWorker(testEnvironment(standIns, names));
+    const worker = await world.startWorker();
     try {
-      await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
       await waitFor(async () => (await namedConnections()).length === 4, 10_000, 'four named connections');
       expect(await namedConnections()).toEqual(
         [

@@ -1,29 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { RabbitProbe, waitFor } from '../support/rmq';
+import { range, sleep, waitReady } from '../support/shapes';
 import { TcpProxy } from '../support/tcp-proxy';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
-
-type Body = { pattern: string; data: { taskId: string } };
+import { useWorld } from '../support/vitest-world';
 
 /** RabbitMQ and Redis reach this worker through proxies the test can cut. */
 describe('steam-worker under broker and Redis faults', () => {
-  const names = isolatedNames('resilience');
-  let standIns: StandIns;
-  let rabbitProxy: TcpProxy;
-  let redisProxy: TcpProxy;
-  let worker: TestWorker;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  const rabbitProxy = new TcpProxy('127.0.0.1', 5672);
+  const redisProxy = new TcpProxy('127.0.0.1', 6379);
+  const world = useWorld(
+    'resilience',
+    () => ({
+      RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${rabbitProxy.port}`,
+      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+      STEAM_RATE_LIMIT: '10',
+      STEAM_RATE_WINDOW_MS: '1000',
+    }),
+    {
+      setUp: () => Promise.all([rabbitProxy.start(), redisProxy.start()]),
+      tearDown: () => Promise.all([rabbitProxy.stop(), redisProxy.stop()]),
+    },
+  );
+  const { names } = world;
 
-  const status = async (path: string) => (await fetch(`${worker.url}${path}`)).status;
+  const status = async (path: string) => (await fetch(`${world.worker.url}${path}`)).status;
+  /** Waits until the worker is ready again after an outage. */
+  const readyAgain = () => waitReady(world.worker.url, 15_000, 'ready again');
   /** Consumers on `queue`, 0 while it does not exist (checked on a throwaway channel). */
   const consumersOf = async (queue: string) => {
     const probe = await RabbitProbe.connect();
@@ -35,40 +38,15 @@ describe('steam-worker under broker and Redis faults', () => {
       await probe.close();
     }
   };
-  const resultsFor = (taskId: string) => queues.results.filter((m) => (m.body as Body).data.taskId === taskId);
-
-  beforeAll(async () => {
-    standIns = await startStandIns();
-    rabbitProxy = await new TcpProxy('127.0.0.1', 5672).start();
-    redisProxy = await new TcpProxy('127.0.0.1', 6379).start();
-    worker = await startTestWorker({
-      ...testEnvironment(standIns, names),
-      RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${rabbitProxy.port}`,
-      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
-      STEAM_RATE_LIMIT: '10',
-      STEAM_RATE_WINDOW_MS: '1000',
-    });
-    queues = await watchQueues(names);
-    await waitFor(async () => (await status('/health/ready')) === 200, 20_000, 'readiness');
-  });
-
-  afterAll(async () => {
-    await worker?.close();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await Promise.all([rabbitProxy?.stop(), redisProxy?.stop(), standIns?.stop()]);
-  });
+  const { resultsFor } = world;
 
   it('turns not ready during a RabbitMQ outage, stays live, and recovers by itself', async () => {
     await rabbitProxy.cut();
     await waitFor(async () => (await status('/health/ready')) === 503, 15_000, 'not ready');
     expect(await status('/health')).toBe(200);
     await rabbitProxy.restore();
-    await waitFor(async () => (await status('/health/ready')) === 200, 15_000, 'ready again');
-    queues.rabbit.publish(names.WORKER_QUEUE, {
-      pattern: 'app.fetch',
-      data: { taskId: 'after-rabbit', appId: 11, country: 'US' },
-    });
+    await readyAgain();
+    world.publishTask('app.fetch', { taskId: 'after-rabbit', appId: 11, country: 'US' });
     await waitFor(() => resultsFor('after-rabbit').length === 1, 15_000, 'a task after the outage');
   });
 
@@ -76,33 +54,23 @@ describe('steam-worker under broker and Redis faults', () => {
     await redisProxy.cut();
     await waitFor(async () => (await status('/health/ready')) === 503, 15_000, 'not ready');
     expect(await status('/health')).toBe(200);
-    queues.rabbit.publish(names.WORKER_QUEUE, {
-      pattern: 'app.fetch',
-      data: { taskId: 'during-redis', appId: 12, country: 'US' },
-    });
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    world.publishTask('app.fetch', { taskId: 'during-redis', appId: 12, country: 'US' });
+    await sleep(1000);
     await redisProxy.restore();
-    await waitFor(async () => (await status('/health/ready')) === 200, 15_000, 'ready again');
+    await readyAgain();
     await waitFor(() => resultsFor('during-redis').length === 1, 30_000, 'the task published during the outage');
     expect(resultsFor('during-redis')[0]!.body).toMatchObject({ pattern: 'app.fetch.done', data: { updated: [12] } });
   });
 
   it('reports a batch once when its connection is lost mid-batch', async () => {
-    const appIds = Array.from({ length: 15 }, (_, i) => 100 + i);
-    queues.rabbit.publish(names.WORKER_QUEUE, {
-      pattern: 'apps.fetch',
-      data: { taskId: 'cut-batch', appIds, countries: ['US'] },
-    });
-    await waitFor(
-      () => standIns.steam.appDetailsRequests.some((r) => r.url.searchParams.get('appids') === '104'),
-      15_000,
-      'batch under way',
-    );
+    const appIds = range(100, 15);
+    world.publishTask('apps.fetch', { taskId: 'cut-batch', appIds, countries: ['US'] });
+    await waitFor(() => world.standIns.steam.appDetailsFor(104).length > 0, 15_000, 'batch under way');
     await rabbitProxy.cut();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     await rabbitProxy.restore();
     await waitFor(() => resultsFor('cut-batch').length >= 1, 30_000, 'the batch result');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await sleep(1500);
     expect(resultsFor('cut-batch')).toHaveLength(1);
     expect(resultsFor('cut-batch')[0]!.body).toEqual({
       pattern: 'apps.fetch.done',
@@ -111,12 +79,9 @@ describe('steam-worker under broker and Redis faults', () => {
   });
 
   it('consumes again when the broker cancels its consumer (queue deleted)', async () => {
-    await queues.rabbit.channel.deleteQueue(names.WORKER_QUEUE);
+    await world.rabbit.channel.deleteQueue(names.WORKER_QUEUE);
     await waitFor(async () => (await consumersOf(names.WORKER_QUEUE)) === 1, 15_000, 'a new consumer');
-    queues.rabbit.publish(names.WORKER_QUEUE, {
-      pattern: 'app.fetch',
-      data: { taskId: 'after-cancel', appId: 13, country: 'US' },
-    });
+    world.publishTask('app.fetch', { taskId: 'after-cancel', appId: 13, country: 'US' });
     await waitFor(() => resultsFor('after-cancel').length === 1, 15_000, 'a task after the cancel');
   });
 
@@ -130,6 +95,6 @@ describe('steam-worker under broker and Redis faults', () => {
     await saboteur.channel.deleteQueue(names.WORKER_QUEUE);
     await saboteur.close();
     await waitFor(async () => (await status('/health')) === 200, 15_000, 'liveness back');
-    await waitFor(async () => (await status('/health/ready')) === 200, 15_000, 'ready again');
+    await readyAgain();
   });
 });

@@ -1,26 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { RabbitConnection } from '../../src/rabbit/rabbit.connection';
 import { ResultNotConfirmedError } from '../../src/rabbit/rabbit.errors';
 import { ResultPublisher } from '../../src/rabbit/result.publisher';
 import { waitFor } from '../support/rmq';
+import { sleep, waitReady } from '../support/shapes';
 import { TcpProxy } from '../support/tcp-proxy';
-import {
-  isolatedNames,
-  startStandIns,
-  startTestWorker,
-  StandIns,
-  testEnvironment,
-  TestWorker,
-  watchQueues,
-} from '../support/worker.harness';
-
-type Body = { pattern: string; data: { taskId: string; updated?: number[]; failed?: unknown[] } };
+import { taskFailed, useWorld } from '../support/vitest-world';
 
 /** Long enough for a result re-sent after the reconnect, or a second run of the task, to show up. */
 const QUIET_MS = 4000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The connection is lost between a result's publish and its confirm: the
@@ -29,90 +18,60 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * again after the reconnect, or the orchestrator gets two results.
  */
 describe('steam-worker losing its connection while a result waits for its confirm', () => {
-  const names = isolatedNames('result-confirm');
-  let standIns: StandIns;
-  let rabbitProxy: TcpProxy;
-  let worker: TestWorker;
-  let queues: Awaited<ReturnType<typeof watchQueues>>;
+  const rabbitProxy = new TcpProxy('127.0.0.1', 5672);
   let disconnects = 0;
+  const world = useWorld(
+    'result-confirm',
+    () => ({ RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${rabbitProxy.port}` }),
+    {
+      onWorker: (worker) => worker.app.get(RabbitConnection).manager.on('disconnect', () => disconnects++),
+      setUp: () => rabbitProxy.start(),
+      tearDown: () => rabbitProxy.stop(),
+    },
+  );
+  const { resultsFor } = world;
 
-  const resultsFor = (taskId: string) => queues.results.filter((m) => (m.body as Body).data?.taskId === taskId);
-  /** The start of a result's body as the worker publishes it (only the worker sends it towards the broker). */
-  const resultBytes = (pattern: string, taskId: string) => `{"pattern":"${pattern}","data":{"taskId":"${taskId}"`;
-
-  beforeAll(async () => {
-    standIns = await startStandIns();
-    rabbitProxy = await new TcpProxy('127.0.0.1', 5672).start();
-    worker = await startTestWorker({
-      ...testEnvironment(standIns, names),
-      RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${rabbitProxy.port}`,
-    });
-    worker.app.get(RabbitConnection).manager.on('disconnect', () => disconnects++);
-    queues = await watchQueues(names);
-    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-  });
-
-  afterAll(async () => {
-    await worker?.close();
-    await queues?.rabbit.deleteQueues(names.WORKER_QUEUE, `${names.WORKER_QUEUE}.dlq`, names.ORCHESTRATOR_QUEUE);
-    await queues?.rabbit.close();
-    await Promise.all([rabbitProxy?.stop(), standIns?.stop()]);
-  });
-
-  it('publishes one app.fetch.done when the connection drops as the result is published', async () => {
+  /**
+   * Publishes `task` and drops the worker's connection as it publishes the
+   * `pattern` result of it; waits until the worker noticed, a result of the
+   * redelivered task came, and then a while for a second one.
+   */
+  async function dropAsResultIsPublished(pattern: string, task: { taskId: string } & Record<string, unknown>) {
     const before = disconnects;
-    const dropped = rabbitProxy.dropWhenClientSends(resultBytes('app.fetch.done', 'rc-once'));
-    queues.rabbit.publish(names.WORKER_QUEUE, {
-      pattern: 'app.fetch',
-      data: { taskId: 'rc-once', appId: 910, country: 'US' },
-    });
+    // The start of the result's body as the worker publishes it (only the worker sends it towards the broker).
+    const dropped = rabbitProxy.dropWhenClientSends(`{"pattern":"${pattern}","data":{"taskId":"${task.taskId}"`);
+    world.publishTask('app.fetch', task);
 
     await dropped;
     await waitFor(() => disconnects > before, 15_000, 'the worker to notice the dropped connection');
-    await waitFor(() => resultsFor('rc-once').length >= 1, 30_000, 'the result of the redone task');
+    await waitFor(() => resultsFor(task.taskId).length >= 1, 30_000, `the ${pattern} of the redelivered task`);
+  }
+
+  it('publishes one app.fetch.done when the connection drops as the result is published', async () => {
+    await dropAsResultIsPublished('app.fetch.done', { taskId: 'rc-once', appId: 910, country: 'US' });
     await sleep(QUIET_MS);
 
     expect(resultsFor('rc-once').map((m) => m.body)).toEqual([
       { pattern: 'app.fetch.done', data: { taskId: 'rc-once', updated: [910], failed: [] } },
     ]);
-    expect(queues.deadLetters).toEqual([]);
+    expect(world.deadLetters).toEqual([]);
     // The worker works on: the next task gets its result.
-    queues.rabbit.publish(names.WORKER_QUEUE, {
-      pattern: 'app.fetch',
-      data: { taskId: 'rc-after', appId: 911, country: 'US' },
-    });
+    world.publishTask('app.fetch', { taskId: 'rc-after', appId: 911, country: 'US' });
     await waitFor(() => resultsFor('rc-after').length === 1, 15_000, 'the next task');
   });
 
   it('publishes one task.failed and dead-letters once when the connection drops as the task.failed is published', async () => {
-    const before = disconnects;
-    const deadBefore = queues.deadLetters.length;
-    const dropped = rabbitProxy.dropWhenClientSends(resultBytes('task.failed', 'rc-invalid'));
-    queues.rabbit.publish(names.WORKER_QUEUE, {
-      pattern: 'app.fetch',
-      data: { taskId: 'rc-invalid', appId: 0, country: 'US' },
-    });
-
-    await dropped;
-    await waitFor(() => disconnects > before, 15_000, 'the worker to notice the dropped connection');
-    await waitFor(() => resultsFor('rc-invalid').length >= 1, 30_000, 'the task.failed of the redelivered task');
-    await waitFor(() => queues.deadLetters.length > deadBefore, 15_000, 'the dead letter');
+    const deadBefore = world.deadLetters.length;
+    await dropAsResultIsPublished('task.failed', { taskId: 'rc-invalid', appId: 0, country: 'US' });
+    await waitFor(() => world.deadLetters.length > deadBefore, 15_000, 'the dead letter');
     await sleep(QUIET_MS);
 
-    expect(resultsFor('rc-invalid').map((m) => m.body)).toEqual([
-      {
-        pattern: 'task.failed',
-        data: {
-          taskId: 'rc-invalid',
-          pattern: 'app.fetch',
-          error: { code: 'invalid_task', message: expect.any(String) },
-        },
-      },
-    ]);
-    expect(queues.deadLetters.length - deadBefore).toBe(1);
+    expect(resultsFor('rc-invalid').map((m) => m.body)).toEqual([taskFailed('rc-invalid', 'app.fetch')]);
+    expect(world.deadLetters.length - deadBefore).toBe(1);
   });
 
   it('publishes nothing for a result due while its connection is down, not even after the reconnect', async () => {
+    const { worker } = world;
     const rabbit = worker.app.get(RabbitConnection);
     await rabbitProxy.cut();
     await waitFor(() => !rabbit.connected, 15_000, 'the worker to notice the outage');
@@ -127,7 +86,7 @@ describe('steam-worker losing its connection while a result waits for its confir
       );
     await sleep(500);
     await rabbitProxy.restore();
-    await waitFor(async () => (await fetch(`${worker.url}/health/ready`)).status === 200, 20_000, 'ready again');
+    await waitReady(worker.url, 20_000, 'ready again');
 
     expect(await outcome).toBeInstanceOf(ResultNotConfirmedError);
     await sleep(QUIET_MS);

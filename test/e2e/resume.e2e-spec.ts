@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { waitFor } from '../support/rmq';
-import { workerFixture } from '../support/worker.harness';
-
-type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
+import { bodyOf } from '../support/shapes';
+import { useWorld } from '../support/vitest-world';
 
 /** A task delivered again fetches and pushes only what the backend has not accepted yet. */
 describe('resuming a task from its progress in Redis', () => {
-  const fixture = workerFixture('resume', () => ({ BACKEND_MAX_ATTEMPTS: '1' }));
+  const fixture = useWorld('resume', () => ({ BACKEND_MAX_ATTEMPTS: '1' }));
 
-  beforeAll(fixture.start);
-  afterAll(fixture.stop);
-
-  const results = () => fixture.results.map((m) => m.body as Done);
+  const results = () => fixture.results.map(bodyOf);
   const steamPairs = (since: number) =>
     fixture.standIns.steam.appDetailsRequests
       .slice(since)

@@ -7,27 +7,19 @@ import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RabbitConnection } from '../../src/rabbit/rabbit.connection';
-import { RabbitProbe, RABBITMQ_URL, ReceivedMessage, waitFor } from '../support/rmq';
-import { isolatedNames, startTestWorker, testEnvironment, TestWorker, workerFixture } from '../support/worker.harness';
-
-interface ResultBody {
-  pattern: string;
-  data: { taskId: string; updated?: number[] };
-}
+import { RabbitProbe, RABBITMQ_URL, waitFor } from '../support/rmq';
+import { bodyOf, range, sleep } from '../support/shapes';
+import { taskFailed, useWorld } from '../support/vitest-world';
 
 interface Reply {
   body: unknown;
   raw: ConsumeMessage;
 }
 
-const bodyOf = (message: ReceivedMessage) => message.body as ResultBody;
-
 /** A request's answer never takes this long with the stand-ins; waiting longer only hides a missing reply. */
 const REPLY_TIMEOUT_MS = 15_000;
 
 const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A real direct reply-to address, `amq.rabbitmq.reply-to.<base64 of a pid in
@@ -83,13 +75,10 @@ async function queueDepth(queue: string): Promise<{ ready: number; unacked: numb
 }
 
 describe('steam-worker answering requests', () => {
-  const fixture = workerFixture('rpc');
-  const { names } = fixture;
+  const fixture = useWorld('rpc');
+  const { names, resultOf, resultsFor } = fixture;
   let replyQueue: string;
   const replies: Reply[] = [];
-
-  beforeAll(fixture.start);
-  afterAll(fixture.stop);
 
   beforeAll(async () => {
     // The orchestrator's own exclusive reply queue.
@@ -100,13 +89,6 @@ describe('steam-worker answering requests', () => {
       { noAck: true },
     );
   });
-
-  const resultOf = (taskId: string) =>
-    waitFor(
-      () => fixture.results.find((message) => bodyOf(message).data?.taskId === taskId),
-      20_000,
-      `result of ${taskId}`,
-    );
 
   const replyTo = (correlationId: string, timeoutMs = REPLY_TIMEOUT_MS) =>
     waitFor(
@@ -186,14 +168,7 @@ describe('steam-worker answering requests', () => {
       request('app.delete', { taskId: 'r-unknown', appId: 621 }, 'corr-unknown');
 
       const failed = await resultOf('r-unknown');
-      expect(failed.body).toEqual({
-        pattern: 'task.failed',
-        data: {
-          taskId: 'r-unknown',
-          pattern: 'app.delete',
-          error: { code: 'invalid_task', message: expect.any(String) },
-        },
-      });
+      expect(failed.body).toEqual(taskFailed('r-unknown', 'app.delete'));
       // The reply goes out before the reject, so it is due once the task is dead-lettered.
       await waitFor(() => fixture.deadLetters.length > deadSince, 20_000, 'the dead letter');
       const reply = await replyTo('corr-unknown', 5_000);
@@ -316,7 +291,6 @@ describe('steam-worker answering requests', () => {
       expect(taskConnection).toBeDefined();
     });
 
-    const resultsOf = (taskId: string) => fixture.results.filter((message) => bodyOf(message).data?.taskId === taskId);
     const deadLettersOf = (taskId: string) =>
       fixture.deadLetters.filter((message) => message.raw.content.toString('utf8').includes(`"${taskId}"`));
 
@@ -328,10 +302,10 @@ describe('steam-worker answering requests', () => {
 
     /** One result, no second one after a while, nothing dead-lettered, and the task queue drained (acked). */
     async function expectSettledOnce(taskIds: string[]): Promise<void> {
-      for (const taskId of taskIds) await waitFor(() => resultsOf(taskId).length > 0, 20_000, `result of ${taskId}`);
+      for (const taskId of taskIds) await waitFor(() => resultsFor(taskId).length > 0, 20_000, `result of ${taskId}`);
       await sleep(3_000);
       for (const taskId of taskIds) {
-        expect(resultsOf(taskId).map((message) => message.body)).toEqual([
+        expect(resultsFor(taskId).map((message) => message.body)).toEqual([
           { pattern: 'app.fetch.done', data: { taskId, updated: expect.any(Array), failed: [] } },
         ]);
         expect(deadLettersOf(taskId)).toEqual([]);
@@ -346,7 +320,7 @@ describe('steam-worker answering requests', () => {
         { replyTo: lostNode, correlationId: 'corr-lost-node' },
       );
       // 40 pairs queued behind it.
-      const appIds = Array.from({ length: 20 }, (_, i) => 700 + i);
+      const appIds = range(700, 20);
       fixture.publish({
         pattern: 'apps.fetch',
         data: { taskId: 'r-behind-lost-node', appIds, countries: ['US', 'FR'] },
@@ -363,12 +337,12 @@ describe('steam-worker answering requests', () => {
         response: { taskId: 'r-after-lost-node', updated: [682], failed: [] },
         isDisposed: true,
       });
-      const batch = await waitFor(() => resultsOf('r-behind-lost-node')[0], 30_000, 'the batch behind it');
+      const batch = await waitFor(() => resultsFor('r-behind-lost-node')[0], 30_000, 'the batch behind it');
       expect(batch.body).toEqual({
         pattern: 'apps.fetch.done',
         data: { taskId: 'r-behind-lost-node', updated: appIds, failed: [] },
       });
-      expect(resultsOf('r-behind-lost-node')).toHaveLength(1);
+      expect(resultsFor('r-behind-lost-node')).toHaveLength(1);
       expectTaskConnectionKept();
     });
 
@@ -399,64 +373,31 @@ describe('steam-worker answering requests', () => {
   });
 
   describe('when the result queue is gone', () => {
-    const lost = isolatedNames('rpc-unroutable');
-    let lostWorker: TestWorker;
-    let probe: RabbitProbe;
-    let deadLetters: ReceivedMessage[];
-
-    beforeAll(async () => {
-      lostWorker = await startTestWorker(testEnvironment(fixture.standIns, lost));
-      probe = await RabbitProbe.connect();
-      deadLetters = await probe.collect(`${lost.WORKER_QUEUE}.dlq`);
-      await waitFor(async () => (await fetch(`${lostWorker.url}/health/ready`)).status === 200, 20_000, 'readiness');
-    });
-
-    afterAll(async () => {
-      await lostWorker?.close();
-      await probe?.deleteQueues(lost.WORKER_QUEUE, `${lost.WORKER_QUEUE}.dlq`, lost.ORCHESTRATOR_QUEUE);
-      await probe?.close();
-    });
+    // A worker of its own, on the stand-ins of the file.
+    const lost = useWorld('rpc-unroutable', undefined, { standIns: () => fixture.standIns });
 
     it('gives a task whose result is unroutable back to the queue until the result can be delivered', async () => {
-      await probe.deleteQueues(lost.ORCHESTRATOR_QUEUE);
+      const { rabbit: probe, deadLetters, names } = lost;
+      await probe.deleteQueues(names.ORCHESTRATOR_QUEUE);
       // No taskId: each delivery is a fresh run, so Steam sees every redelivery.
-      probe.publish(lost.WORKER_QUEUE, { pattern: 'app.fetch', data: { appId: 777, country: 'PL' } });
-      probe.publish(lost.WORKER_QUEUE, {
-        pattern: 'app.fetch',
-        data: { taskId: 'u-invalid', appId: 0, country: 'PL' },
-      });
-      const requestsFor777 = () =>
-        fixture.standIns.steam.appDetailsRequests.filter(
-          (request) => request.url.searchParams.get('appids') === '777' && request.url.searchParams.get('cc') === 'PL',
-        ).length;
+      lost.publishTask('app.fetch', { appId: 777, country: 'PL' });
+      lost.publishTask('app.fetch', { taskId: 'u-invalid', appId: 0, country: 'PL' });
+      const requestsFor777 = () => fixture.standIns.steam.appDetailsFor(777, 'PL').length;
 
       await waitFor(() => requestsFor777() >= 2, 20_000, 'the task to be delivered again');
       // Its task.failed was not confirmed either, so the invalid task was not dead-lettered.
       expect(deadLetters).toEqual([]);
 
-      const results = await probe.collect(lost.ORCHESTRATOR_QUEUE);
-      const done = await waitFor(
-        () => results.find((message) => bodyOf(message).pattern === 'app.fetch.done'),
-        20_000,
-        'app.fetch.done',
-      );
+      const results = await probe.collect(names.ORCHESTRATOR_QUEUE);
+      const resultWithPattern = (pattern: string) =>
+        waitFor(() => results.find((message) => bodyOf(message).pattern === pattern), 20_000, pattern);
+      const done = await resultWithPattern('app.fetch.done');
       expect(done.body).toEqual({
         pattern: 'app.fetch.done',
         data: { taskId: expect.any(String), updated: [777], failed: [] },
       });
-      const failed = await waitFor(
-        () => results.find((message) => bodyOf(message).pattern === 'task.failed'),
-        20_000,
-        'task.failed',
-      );
-      expect(failed.body).toEqual({
-        pattern: 'task.failed',
-        data: {
-          taskId: 'u-invalid',
-          pattern: 'app.fetch',
-          error: { code: 'invalid_task', message: expect.any(String) },
-        },
-      });
+      const failed = await resultWithPattern('task.failed');
+      expect(failed.body).toEqual(taskFailed('u-invalid', 'app.fetch'));
       await waitFor(() => deadLetters.length === 1, 20_000, 'the dead letter');
       expect(JSON.parse(deadLetters[0]!.raw.content.toString('utf8'))).toMatchObject({ data: { taskId: 'u-invalid' } });
       expect(results.filter((message) => bodyOf(message).pattern === 'app.fetch.done')).toHaveLength(1);

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import type { Reply } from '../support/http-stand-in';
-import { waitFor } from '../support/rmq';
 import { appDetailsEntry, AppDetailsCall } from '../support/steam.stand-in';
-import { workerFixture } from '../support/worker.harness';
+import { useWorld } from '../support/vitest-world';
+import type { WorkerFixture } from '../support/worker.harness';
 
 /**
  * How the worker reads Steam's failures (CONTRACT.md §3): which are retried,
@@ -16,45 +16,16 @@ const STEAM_MAX_ATTEMPTS = 3;
 /** Room for timer and clock granularity in lower bounds on waits. */
 const SLACK_MS = 50;
 
-interface Envelope {
-  pattern: string;
-  data: { taskId: string } & Record<string, unknown>;
-}
+/** The body of the result of `taskId`. */
+const resultOf = async (world: WorkerFixture, taskId: string) => (await world.resultOf(taskId)).body;
 
-/** One worker with its own stand-ins, queues and Redis prefix, for the enclosing describe. */
-function useWorld(label: string, overrides: Record<string, string>) {
-  const fixture = workerFixture(label, () => overrides);
-  beforeAll(fixture.start);
-  afterAll(fixture.stop);
-  return {
-    get standIns() {
-      return fixture.standIns;
-    },
-    publish: (pattern: string, data: Record<string, unknown>) => fixture.publish({ pattern, data }),
-    resultOf: async (taskId: string): Promise<Envelope> => {
-      const found = await waitFor(
-        () => fixture.results.find((message) => (message.body as Envelope).data.taskId === taskId),
-        30_000,
-        `result of ${taskId}`,
-      );
-      return found!.body as Envelope;
-    },
-    /** Arrival times of the appdetails requests for one (app, country), in order. */
-    steamCalls: (appId: number, country: string) =>
-      fixture.standIns.steam.appDetailsRequests
-        .filter(
-          (request) =>
-            request.url.searchParams.get('appids') === String(appId) && request.url.searchParams.get('cc') === country,
-        )
-        .map((request) => request.at),
-  };
-}
-
-type World = ReturnType<typeof useWorld>;
+/** Arrival times of the appdetails requests for one (app, country), in order. */
+const steamCalls = (world: WorkerFixture, appId: number, country: string) =>
+  world.standIns.steam.appDetailsFor(appId, country).map((request) => request.at);
 
 /** Scripts `reply` for the first appdetails request among `appIds`; returns when it arrived. */
 function failFirstRequest(
-  world: World,
+  world: WorkerFixture,
   appIds: number[],
   reply: Reply,
 ): { at?: number; appId?: number; country?: string } {
@@ -72,11 +43,11 @@ function failFirstRequest(
 }
 
 describe('Steam failures', () => {
-  const world = useWorld('steam-failures', {
+  const world = useWorld('steam-failures', () => ({
     STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
     STEAM_BACKOFF_MS: String(BACKOFF_MS),
     STEAM_MAX_ATTEMPTS: String(STEAM_MAX_ATTEMPTS),
-  });
+  }));
 
   const coolingCases: { what: string; reply: Reply; pauseMs: number }[] = [
     {
@@ -106,14 +77,14 @@ describe('Steam failures', () => {
       const taskId = `t-cool-${base}`;
       const failed = failFirstRequest(world, appIds, reply);
 
-      world.publish('apps.fetch', { taskId, appIds, countries: ['DE'] });
+      world.publishTask('apps.fetch', { taskId, appIds, countries: ['DE'] });
 
-      expect(await world.resultOf(taskId)).toEqual({
+      expect(await resultOf(world, taskId)).toEqual({
         pattern: 'apps.fetch.done',
         data: { taskId, updated: appIds, failed: [] },
       });
       expect(failed.at).toBeDefined();
-      expect(world.steamCalls(failed.appId!, failed.country!)).toHaveLength(2);
+      expect(steamCalls(world, failed.appId!, failed.country!)).toHaveLength(2);
       // No request of any pair left through the cooling egress until the pause was over.
       const after = world.standIns.steam.appDetailsRequests
         .map((request) => request.at)
@@ -130,9 +101,9 @@ describe('Steam failures', () => {
   it('fails the pair with steam_error after exactly one request when Steam answers 400', async () => {
     world.standIns.steam.script = ({ appId }) => (appId === 5101 ? { status: 400, body: null } : undefined);
 
-    world.publish('app.fetch', { taskId: 't-400', appId: 5101, country: 'de' });
+    world.publishTask('app.fetch', { taskId: 't-400', appId: 5101, country: 'de' });
 
-    expect(await world.resultOf('t-400')).toEqual({
+    expect(await resultOf(world, 't-400')).toEqual({
       pattern: 'app.fetch.done',
       data: {
         taskId: 't-400',
@@ -140,7 +111,7 @@ describe('Steam failures', () => {
         failed: [{ appId: 5101, countries: ['DE'], reason: 'steam_error' }],
       },
     });
-    expect(world.steamCalls(5101, 'DE')).toHaveLength(1);
+    expect(steamCalls(world, 5101, 'DE')).toHaveLength(1);
     expect(
       world.standIns.backend.requests.filter((request) => request.url.pathname.startsWith('/apps/5101/')),
     ).toHaveLength(0);
@@ -182,13 +153,13 @@ describe('Steam failures', () => {
       const taskId = `t-transient-${appId}`;
       world.standIns.steam.script = (call) => (call.appId === appId && call.attempt === 1 ? reply(appId) : undefined);
 
-      world.publish('app.fetch', { taskId, appId, country: 'PL' });
+      world.publishTask('app.fetch', { taskId, appId, country: 'PL' });
 
-      expect(await world.resultOf(taskId)).toEqual({
+      expect(await resultOf(world, taskId)).toEqual({
         pattern: 'app.fetch.done',
         data: { taskId, updated: [appId], failed: [] },
       });
-      expect(world.steamCalls(appId, 'PL')).toHaveLength(2);
+      expect(steamCalls(world, appId, 'PL')).toHaveLength(2);
       expect(world.standIns.backend.stored.get(`${appId}/PL`)).toMatchObject({
         appId,
         country: 'PL',
@@ -202,17 +173,17 @@ describe('Steam failures', () => {
     world.standIns.steam.script = ({ appId, attempt }) =>
       appId === 5301 && attempt <= 2 ? { status: 503, body: null } : undefined;
 
-    world.publish('app.fetch', {
+    world.publishTask('app.fetch', {
       taskId: 't-backoff',
       appId: 5301,
       country: 'GB',
     });
 
-    expect(await world.resultOf('t-backoff')).toEqual({
+    expect(await resultOf(world, 't-backoff')).toEqual({
       pattern: 'app.fetch.done',
       data: { taskId: 't-backoff', updated: [5301], failed: [] },
     });
-    const [first, second, third, ...more] = world.steamCalls(5301, 'GB');
+    const [first, second, third, ...more] = steamCalls(world, 5301, 'GB');
     expect(more).toHaveLength(0);
     // STEAM_BACKOFF_MS × 2^(n−1) with ±20 % jitter: at least 80 ms, then at least 160 ms.
     expect(second! - first!).toBeGreaterThanOrEqual(BACKOFF_MS * 0.8);
@@ -223,18 +194,18 @@ describe('Steam failures', () => {
     world.standIns.steam.script = ({ appId }) =>
       appId === 5401 ? { status: 200, body: { 5401: { success: false } } } : undefined;
 
-    world.publish('apps.fetch', {
+    world.publishTask('apps.fetch', {
       taskId: 't-unavailable',
       appIds: [5402, 5401],
       countries: ['JP', 'US'],
     });
 
-    expect(await world.resultOf('t-unavailable')).toEqual({
+    expect(await resultOf(world, 't-unavailable')).toEqual({
       pattern: 'apps.fetch.done',
       data: { taskId: 't-unavailable', updated: [5401, 5402], failed: [] },
     });
-    expect(world.steamCalls(5401, 'JP')).toHaveLength(1);
-    expect(world.steamCalls(5401, 'US')).toHaveLength(1);
+    expect(steamCalls(world, 5401, 'JP')).toHaveLength(1);
+    expect(steamCalls(world, 5401, 'US')).toHaveLength(1);
     for (const country of ['JP', 'US']) {
       expect(world.standIns.backend.stored.get(`5401/${country}`)).toEqual({
         appId: 5401,
@@ -250,10 +221,10 @@ describe('Steam failures', () => {
 
 describe('Steam answering slower than STEAM_TIMEOUT_MS', () => {
   const TIMEOUT_MS = 300;
-  const world = useWorld('steam-timeout', {
+  const world = useWorld('steam-timeout', () => ({
     STEAM_TIMEOUT_MS: String(TIMEOUT_MS),
     STEAM_BACKOFF_MS: '20',
-  });
+  }));
 
   it('abandons the slow request, retries it, and counts the app updated', async () => {
     world.standIns.steam.script = ({ appId, country, attempt }) =>
@@ -265,17 +236,17 @@ describe('Steam answering slower than STEAM_TIMEOUT_MS', () => {
           }
         : undefined;
 
-    world.publish('app.fetch', {
+    world.publishTask('app.fetch', {
       taskId: 't-timeout',
       appId: 5501,
       country: 'FR',
     });
 
-    expect(await world.resultOf('t-timeout')).toEqual({
+    expect(await resultOf(world, 't-timeout')).toEqual({
       pattern: 'app.fetch.done',
       data: { taskId: 't-timeout', updated: [5501], failed: [] },
     });
-    const [first, second] = world.steamCalls(5501, 'FR');
+    const [first, second] = steamCalls(world, 5501, 'FR');
     // The slow answer would have been a success: a second request means the first was
     // abandoned, and not before STEAM_TIMEOUT_MS.
     expect(second).toBeDefined();
@@ -291,13 +262,13 @@ describe('Steam answering slower than STEAM_TIMEOUT_MS', () => {
     world.standIns.steam.script = ({ appId, country, attempt }) =>
       attempt === 1 ? { status: 200, body: { [appId]: appDetailsEntry(appId, country) }, trickle: 20 } : undefined;
 
-    world.publish('app.fetch', { taskId: 't-trickle', appId: 5502, country: 'FR' });
+    world.publishTask('app.fetch', { taskId: 't-trickle', appId: 5502, country: 'FR' });
 
-    expect(await world.resultOf('t-trickle')).toEqual({
+    expect(await resultOf(world, 't-trickle')).toEqual({
       pattern: 'app.fetch.done',
       data: { taskId: 't-trickle', updated: [5502], failed: [] },
     });
-    const [first, second] = world.steamCalls(5502, 'FR');
+    const [first, second] = steamCalls(world, 5502, 'FR');
     // A byte every 20 ms never idles the socket for 300 ms; only a bound on the whole answer ends it.
     expect(second).toBeDefined();
     expect(second! - first!).toBeGreaterThanOrEqual(TIMEOUT_MS - SLACK_MS);
@@ -307,18 +278,18 @@ describe('Steam answering slower than STEAM_TIMEOUT_MS', () => {
 
 describe('Steam asking for a Retry-After of a year', () => {
   const COOLDOWN = 200;
-  const world = useWorld('steam-retry-after', { STEAM_COOLDOWN_MS: String(COOLDOWN) });
+  const world = useWorld('steam-retry-after', () => ({ STEAM_COOLDOWN_MS: String(COOLDOWN) }));
 
   it('pauses the egress for at most 10 × STEAM_COOLDOWN_MS, then retries the pair', async () => {
     const failed = failFirstRequest(world, [5601], { status: 429, body: null, headers: { 'Retry-After': '31536000' } });
 
-    world.publish('app.fetch', { taskId: 't-retry-after-year', appId: 5601, country: 'DE' });
+    world.publishTask('app.fetch', { taskId: 't-retry-after-year', appId: 5601, country: 'DE' });
 
-    expect(await world.resultOf('t-retry-after-year')).toEqual({
+    expect(await resultOf(world, 't-retry-after-year')).toEqual({
       pattern: 'app.fetch.done',
       data: { taskId: 't-retry-after-year', updated: [5601], failed: [] },
     });
-    const [first, second] = world.steamCalls(5601, 'DE');
+    const [first, second] = steamCalls(world, 5601, 'DE');
     expect(first).toBe(failed.at);
     expect(second! - first!).toBeGreaterThanOrEqual(10 * COOLDOWN - SLACK_MS);
     expect(second! - first!).toBeLessThan(10 * COOLDOWN + 2000);

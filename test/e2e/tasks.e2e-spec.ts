@@ -1,20 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { waitFor } from '../support/rmq';
-import { workerFixture } from '../support/worker.harness';
+import { useWorld } from '../support/vitest-world';
 
 describe('steam-worker tasks', () => {
-  const fixture = workerFixture('tasks');
-
-  beforeAll(fixture.start);
-  afterAll(fixture.stop);
-
-  const resultOf = (taskId: string) =>
-    waitFor(
-      () => fixture.results.find((message) => (message.body as { data: { taskId: string } }).data.taskId === taskId),
-      20_000,
-      `result of ${taskId}`,
-    );
+  const fixture = useWorld('tasks');
+  const { resultOf } = fixture;
 
   it('fetches one app in one country and pushes it to the backend', async () => {
     fixture.publish({

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { waitFor } from '../support/rmq';
+import { FetchDone, range } from '../support/shapes';
 import { recordDrill } from './support/drill-report';
-import { Drill } from './support/drill';
-
-type Done = {
-  pattern: string;
-  data: { taskId: string; updated: number[]; failed: { appId: number; countries: string[]; reason: string }[] };
-};
+import { useDrill } from './support/use-drill';
 
 const CIRCUIT_FAILURES = 5;
 
@@ -17,10 +13,9 @@ const CIRCUIT_FAILURES = 5;
  * them `backend_error` once the circuit gives up.
  */
 describe('drill: backend circuit', () => {
-  const drill = new Drill('backend-circuit');
+  const drill = useDrill('backend-circuit');
 
   beforeAll(async () => {
-    await drill.start();
     drill.standIns.auth.script = () => ({ status: 400, body: { error: 'invalid_client' } });
     await drill.spawn({
       BACKEND_CIRCUIT_FAILURES: String(CIRCUIT_FAILURES),
@@ -32,18 +27,14 @@ describe('drill: backend circuit', () => {
     });
   });
 
-  afterAll(async () => {
-    await drill.stop();
-  });
-
   it('spends about BACKEND_CIRCUIT_FAILURES Steam requests on a 100-app batch it cannot push, and fails every app backend_error', async () => {
-    const appIds = Array.from({ length: 100 }, (_, i) => 7000 + i);
+    const appIds = range(7000, 100);
     const started = Date.now();
 
     drill.publish({ pattern: 'apps.fetch', data: { taskId: 'refused', appIds, countries: ['US'] } });
     await waitFor(() => drill.resultsFor('refused').length >= 1, 60_000, 'the result');
 
-    const { data } = drill.resultsFor('refused')[0]!.body as Done;
+    const { data } = drill.resultsFor('refused')[0]!.body as FetchDone;
     const steamRequests = drill.standIns.steam.appDetailsRequests.length;
     expect(data.updated).toEqual([]);
     expect(data.failed).toEqual(appIds.map((appId) => ({ appId, countries: ['US'], reason: 'backend_error' })));

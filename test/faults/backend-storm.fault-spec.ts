@@ -1,25 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import type { PushCall } from '../support/backend.stand-in';
 import { waitFor } from '../support/rmq';
+import { range, sleep } from '../support/shapes';
 import { recordDrill } from './support/drill-report';
-import { Drill } from './support/drill';
-
-type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
-
-/** A small seeded generator (mulberry32), so that a drill's faults can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+import { seededRandom } from './support/random';
+import { expectReportedOnce, useDrill } from './support/use-drill';
 const MAX_ATTEMPTS = 5;
 const BACKOFF_MS = 250;
 /**
@@ -31,14 +17,13 @@ const STORM_MS = 2500;
 
 /** Drill 5: the backend answers 503 to half the pushes for a while, or to some apps for good. */
 describe('drill: backend storm', () => {
-  const drill = new Drill('backend-storm');
+  const drill = useDrill('backend-storm');
   const pushesOf = (appIds: number[]) =>
     drill.standIns.backend.requests.filter((request) =>
       appIds.includes(Number(/^\/apps\/(\d+)\//.exec(request.url.pathname)?.[1])),
     );
 
   beforeAll(async () => {
-    await drill.start();
     await drill.spawn({
       BACKEND_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
       BACKEND_BACKOFF_MS: String(BACKOFF_MS),
@@ -48,9 +33,12 @@ describe('drill: backend storm', () => {
     });
   });
 
-  afterAll(async () => {
-    await drill.stop();
-  });
+  /** Publishes a batch and waits for its result, and a while for a duplicate. */
+  async function settle(taskId: string, appIds: number[], countries: string[], what: string): Promise<void> {
+    drill.publish({ pattern: 'apps.fetch', data: { taskId, appIds, countries } });
+    await waitFor(() => drill.resultsFor(taskId).length >= 1, 45_000, what);
+    await sleep(500);
+  }
 
   it('retries the pushes refused during a 503 storm and reports every app updated', async () => {
     const appIds = range(1001, 30);
@@ -67,13 +55,9 @@ describe('drill: backend storm', () => {
       return undefined;
     };
 
-    drill.publish({ pattern: 'apps.fetch', data: { taskId: 'storm', appIds, countries } });
-    await waitFor(() => drill.resultsFor('storm').length >= 1, 45_000, 'the result of the storm batch');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await settle('storm', appIds, countries, 'the result of the storm batch');
 
-    const results = drill.resultsFor('storm');
-    expect(results).toHaveLength(1);
-    expect(results[0]!.body as Done).toEqual({
+    expectReportedOnce(drill, 'storm', {
       pattern: 'apps.fetch.done',
       data: { taskId: 'storm', updated: appIds, failed: [] },
     });
@@ -101,13 +85,9 @@ describe('drill: backend storm', () => {
     drill.standIns.backend.script = ({ appId, country }: PushCall) =>
       down(appId, country) ? { status: 503, body: { error: 'unavailable' } } : undefined;
 
-    drill.publish({ pattern: 'apps.fetch', data: { taskId: 'down', appIds, countries } });
-    await waitFor(() => drill.resultsFor('down').length >= 1, 45_000, 'the result of the batch against a down backend');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await settle('down', appIds, countries, 'the result of the batch against a down backend');
 
-    const results = drill.resultsFor('down');
-    expect(results).toHaveLength(1);
-    expect(results[0]!.body as Done).toEqual({
+    expectReportedOnce(drill, 'down', {
       pattern: 'apps.fetch.done',
       data: {
         taskId: 'down',

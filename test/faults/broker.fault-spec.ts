@@ -1,13 +1,13 @@
 import amqplib, { ChannelModel } from 'amqplib';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { RABBITMQ_URL, waitFor } from '../support/rmq';
-import { recordDrill } from './support/drill-report';
+import { range, sleep, waitReady } from '../support/shapes';
+import { recordDrill, seconds } from './support/drill-report';
 import { Drill, DrillWorker } from './support/drill';
-
-type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
+import { expectReportedOnce, useDrill } from './support/use-drill';
 
 const run = promisify(execFile);
 
@@ -68,9 +68,6 @@ class QueueInspector {
   }
 }
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 async function status(url: string): Promise<number | undefined> {
   return (await fetch(url).catch(() => undefined))?.status;
 }
@@ -79,8 +76,29 @@ async function status(url: string): Promise<number | undefined> {
 async function expectAliveAndReady(worker: DrillWorker): Promise<void> {
   expect(worker.child.exitCode).toBeNull();
   expect(worker.child.signalCode).toBeNull();
-  await waitFor(async () => (await status(`${worker.url}/health/ready`)) === 200, 15_000, 'readiness 200');
+  await waitReady(worker.url, 15_000, 'readiness 200');
   expect(await status(`${worker.url}/health`)).toBe(200);
+}
+
+/**
+ * A drill of this file: its own world, and a {@link QueueInspector} to look at
+ * its queues; `tearDown` runs last, whatever happened.
+ */
+function useBrokerDrill(label: string, tearDown?: () => Promise<unknown>) {
+  let inspector: QueueInspector | undefined;
+  const drill = useDrill(label, {
+    tearDown: async () => {
+      try {
+        await tearDown?.();
+      } finally {
+        await inspector?.close();
+      }
+    },
+  });
+  beforeAll(async () => {
+    inspector = await QueueInspector.connect();
+  });
+  return { drill, queueState: (queue: string) => inspector!.state(queue) };
 }
 
 /** Pairs the backend had accepted at `accepted` that Steam was asked for again afterwards. */
@@ -100,21 +118,10 @@ const BATCH_ENV = { STEAM_RATE_LIMIT: '10', STEAM_RATE_WINDOW_MS: '1000', STEAM_
 
 /** Drill 3: the broker closes the worker's connection, cancels its consumer, or times out a delivery. */
 describe('drill: RabbitMQ connection closed by the broker', () => {
-  const drill = new Drill('broker-close');
-  let inspector: QueueInspector;
-
-  beforeAll(async () => {
-    await drill.start();
-    inspector = await QueueInspector.connect();
-  });
-
-  afterAll(async () => {
-    await inspector?.close();
-    await drill.stop();
-  });
+  const { drill, queueState } = useBrokerDrill('broker-close');
 
   it('reconnects, redelivers the batch in flight to report it once, and completes a task published afterwards', async () => {
-    const appIds = Array.from({ length: 60 }, (_, i) => 4000 + i);
+    const appIds = range(4000, 60);
     const worker = await drill.spawn(BATCH_ENV);
     const pid = worker.child.pid!;
     const oldPorts = amqpPorts(pid);
@@ -132,7 +139,7 @@ describe('drill: RabbitMQ connection closed by the broker', () => {
     await waitFor(
       async () =>
         amqpPorts(pid).some((port) => !oldPorts.includes(port)) &&
-        (await inspector.state(drill.names.WORKER_QUEUE))?.consumerCount === 1,
+        (await queueState(drill.names.WORKER_QUEUE))?.consumerCount === 1,
       20_000,
       'a new connection consuming the queue',
     );
@@ -142,13 +149,11 @@ describe('drill: RabbitMQ connection closed by the broker', () => {
     await waitFor(() => drill.resultsFor('in-flight').length >= 1, 30_000, 'the redelivered batch');
     await sleep(1500);
 
-    expect(drill.resultsFor('in-flight')).toHaveLength(1);
-    expect(drill.resultsFor('in-flight')[0]!.body as Done).toEqual({
+    expectReportedOnce(drill, 'in-flight', {
       pattern: 'apps.fetch.done',
       data: { taskId: 'in-flight', updated: appIds, failed: [] },
     });
-    expect(drill.resultsFor('after-close')).toHaveLength(1);
-    expect(drill.resultsFor('after-close')[0]!.body as Done).toEqual({
+    expectReportedOnce(drill, 'after-close', {
       pattern: 'app.fetch.done',
       data: { taskId: 'after-close', updated: [4100], failed: [] },
     });
@@ -169,28 +174,17 @@ describe('drill: RabbitMQ connection closed by the broker', () => {
 });
 
 describe('drill: consumer cancelled by the broker', () => {
-  const drill = new Drill('broker-cancel');
-  let inspector: QueueInspector;
-
-  beforeAll(async () => {
-    await drill.start();
-    inspector = await QueueInspector.connect();
-  });
-
-  afterAll(async () => {
-    await inspector?.close();
-    await drill.stop();
-  });
+  const { drill, queueState } = useBrokerDrill('broker-cancel');
 
   it('consumes again after the broker cancels its consumer by deleting the queue', async () => {
     const worker = await drill.spawn();
     const queue = drill.names.WORKER_QUEUE;
-    expect((await inspector.state(queue))?.consumerCount).toBe(1);
+    expect((await queueState(queue))?.consumerCount).toBe(1);
 
     const deletedAt = Date.now();
     await drill.rabbit.channel.deleteQueue(queue);
     await waitFor(
-      async () => (await inspector.state(queue))?.consumerCount === 1,
+      async () => (await queueState(queue))?.consumerCount === 1,
       20_000,
       'the queue declared and consumed again',
     );
@@ -199,8 +193,7 @@ describe('drill: consumer cancelled by the broker', () => {
     await waitFor(() => drill.resultsFor('after-cancel').length >= 1, 30_000, 'the task published after the cancel');
     await sleep(1000);
 
-    expect(drill.resultsFor('after-cancel')).toHaveLength(1);
-    expect(drill.resultsFor('after-cancel')[0]!.body as Done).toEqual({
+    expectReportedOnce(drill, 'after-cancel', {
       pattern: 'app.fetch.done',
       data: { taskId: 'after-cancel', updated: [4200], failed: [] },
     });
@@ -222,26 +215,11 @@ const RESTORE_TICK = 'application:set_env(rabbit, channel_tick_interval, 60000).
 const RESTORE_BOTH = `${RESTORE_TIMEOUT.slice(0, -1)}, ${RESTORE_TICK}`;
 
 describe('drill: a task outliving consumer_timeout', () => {
-  const drill = new Drill('consumer-timeout');
-  let inspector: QueueInspector;
-
-  beforeAll(async () => {
-    await drill.start();
-    inspector = await QueueInspector.connect();
-  });
-
-  afterAll(async () => {
-    // The broker is shared: put its settings back whatever happened.
-    try {
-      await rabbitmqctl('eval', RESTORE_BOTH);
-    } finally {
-      await inspector?.close();
-      await drill.stop();
-    }
-  });
+  // The broker is shared: put its settings back whatever happened.
+  const { drill, queueState } = useBrokerDrill('consumer-timeout', () => rabbitmqctl('eval', RESTORE_BOTH));
 
   it('loses its channel to the broker, consumes again, and the redelivered batch resumes and is reported once', async () => {
-    const appIds = Array.from({ length: 60 }, (_, i) => 5000 + i);
+    const appIds = range(5000, 60);
     const queue = drill.names.WORKER_QUEUE;
     // Read by each channel when it opens: only the worker's first channels get 3 s. The tick
     // interval is read at every tick, so it stays short until the close was seen.
@@ -259,7 +237,7 @@ describe('drill: a task outliving consumer_timeout', () => {
     // The broker closes the channel: no consumer, and the delivery is back in the queue.
     await waitFor(
       async () => {
-        const state = await inspector.state(queue);
+        const state = await queueState(queue);
         return state?.consumerCount === 0 && state.messageCount === 1;
       },
       20_000,
@@ -267,7 +245,7 @@ describe('drill: a task outliving consumer_timeout', () => {
     );
     const closedAt = Date.now();
     const acceptedBeforeClose = new Set(drill.standIns.backend.stored.keys());
-    await waitFor(async () => (await inspector.state(queue))?.consumerCount === 1, 20_000, 'a consumer again');
+    await waitFor(async () => (await queueState(queue))?.consumerCount === 1, 20_000, 'a consumer again');
     const consumingMs = Date.now() - closedAt;
     // The new channel has the normal consumer_timeout; the tick can go back too.
     await rabbitmqctl('eval', RESTORE_TICK);
@@ -275,8 +253,7 @@ describe('drill: a task outliving consumer_timeout', () => {
     await waitFor(() => drill.resultsFor('outlives').length >= 1, 45_000, 'the redelivered batch');
     await sleep(1500);
 
-    expect(drill.resultsFor('outlives')).toHaveLength(1);
-    expect(drill.resultsFor('outlives')[0]!.body as Done).toEqual({
+    expectReportedOnce(drill, 'outlives', {
       pattern: 'apps.fetch.done',
       data: { taskId: 'outlives', updated: appIds, failed: [] },
     });

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { waitFor } from '../support/rmq';
+import { bodyOf, range, sleep } from '../support/shapes';
 import { recordDrill } from './support/drill-report';
-import { Drill, DrillWorker } from './support/drill';
-
-type Done = { pattern: string; data: { taskId: string; updated?: number[]; failed?: unknown[] } };
-type Failed = { pattern: string; data: { taskId: string; pattern: string; error: { code: string } } };
+import { DrillWorker } from './support/drill';
+import { useDrill } from './support/use-drill';
 
 const MAX_DELIVERIES = 3;
 /** The app whose Steam request takes the worker down with it. */
@@ -17,7 +16,7 @@ const DEADLY_APP = 4242;
  * on; deliveries the worker ends itself (SIGTERM) never count.
  */
 describe('drill: crash loops', () => {
-  const drill = new Drill('crash-loop');
+  const drill = useDrill('crash-loop');
   const env = {
     MAX_DELIVERIES: String(MAX_DELIVERIES),
     WORKER_CONCURRENCY: '1',
@@ -26,14 +25,6 @@ describe('drill: crash loops', () => {
     SHUTDOWN_GRACE_MS: '500',
     LOG_LEVEL: 'info',
   };
-
-  beforeAll(async () => {
-    await drill.start();
-  });
-
-  afterAll(async () => {
-    await drill.stop();
-  });
 
   it('dead-letters a task that keeps killing the worker, then completes the task behind it', async () => {
     let current: DrillWorker = await drill.spawn(env);
@@ -57,17 +48,17 @@ describe('drill: crash loops', () => {
 
     await waitFor(() => drill.resultsFor('behind').length >= 1, 60_000, 'the task behind the deadly one');
     await restarting;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await sleep(1000);
 
     const failed = drill.resultsFor('deadly');
     expect(failed).toHaveLength(1);
-    expect(failed[0]!.body as Failed).toMatchObject({
+    expect(failed[0]!.body).toMatchObject({
       pattern: 'task.failed',
       data: { taskId: 'deadly', pattern: 'apps.fetch', error: { code: 'too_many_deliveries' } },
     });
     expect(drill.deadLetters).toHaveLength(1);
     expect(kills).toBe(MAX_DELIVERIES);
-    expect((drill.resultsFor('behind')[0]!.body as Done).data).toEqual({
+    expect(bodyOf(drill.resultsFor('behind')[0]!).data).toEqual({
       taskId: 'behind',
       updated: [1, 2, 3],
       failed: [],
@@ -82,7 +73,7 @@ describe('drill: crash loops', () => {
   });
 
   it('completes a batch interrupted by SIGTERM more often than MAX_DELIVERIES before any progress', async () => {
-    const appIds = Array.from({ length: 10 }, (_, i) => 3000 + i);
+    const appIds = range(3000, 10);
     // Pushes hang while the worker is being stopped: no delivery gets anywhere before its SIGTERM.
     let holdPushes = true;
     drill.standIns.backend.script = () =>
@@ -100,7 +91,7 @@ describe('drill: crash loops', () => {
     await drill.spawn(env);
     await waitFor(() => drill.resultsFor('stopped-often').length >= 1, 60_000, 'the result');
 
-    expect((drill.resultsFor('stopped-often')[0]!.body as Done).data).toEqual({
+    expect(bodyOf(drill.resultsFor('stopped-often')[0]!).data).toEqual({
       taskId: 'stopped-often',
       updated: appIds,
       failed: [],

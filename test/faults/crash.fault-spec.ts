@@ -1,25 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { waitFor } from '../support/rmq';
+import { FetchDone, range, sleep } from '../support/shapes';
 import { recordDrill } from './support/drill-report';
-import { Drill } from './support/drill';
-
-type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
+import { useDrill } from './support/use-drill';
 
 /** Drill 1: a worker killed outright mid-batch loses nothing. */
 describe('drill: SIGKILL mid-batch', () => {
-  const drill = new Drill('sigkill');
-
-  beforeAll(async () => {
-    await drill.start();
-  });
-
-  afterAll(async () => {
-    await drill.stop();
-  });
+  const drill = useDrill('sigkill');
 
   it('redelivers the task to a fresh process, which pushes every pair and reports once', async () => {
-    const appIds = Array.from({ length: 20 }, (_, i) => 1000 + i);
+    const appIds = range(1000, 20);
     const countries = ['US', 'DE'];
     const env = { STEAM_RATE_LIMIT: '20', STEAM_RATE_WINDOW_MS: '1000' };
     const first = await drill.spawn(env);
@@ -30,7 +21,7 @@ describe('drill: SIGKILL mid-batch', () => {
 
     await drill.spawn(env);
     await waitFor(() => drill.resultsFor('killed').length >= 1, 60_000, 'the result');
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await sleep(1000);
 
     const results = drill.resultsFor('killed');
     const missing = appIds.flatMap((appId) =>
@@ -38,7 +29,7 @@ describe('drill: SIGKILL mid-batch', () => {
     );
     expect(missing).toEqual([]);
     expect(results).toHaveLength(1);
-    expect((results[0]!.body as Done).data).toEqual({ taskId: 'killed', updated: appIds, failed: [] });
+    expect((results[0]!.body as FetchDone).data).toEqual({ taskId: 'killed', updated: appIds, failed: [] });
     recordDrill({
       drill: '1 SIGKILL mid-batch',
       outcome: 'pass',

@@ -1,63 +1,11 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { createConnection } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
+import { RedisServer } from '../support/redis-server';
 import { waitFor } from '../support/rmq';
-import { recordDrill } from './support/drill-report';
-import { Drill, DrillWorker, freePort } from './support/drill';
-
-type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * A redis-server of the drill's own, on its own port, with nothing kept on
- * disk: killing it takes the worker's Redis away without touching the shared one.
- */
-class OwnRedis {
-  private process?: ChildProcess;
-
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    this.process = child;
-    await waitFor(() => this.ping(), 10_000, `redis-server on port ${this.port}`);
-  }
-
-  /** SIGKILL: the server vanishes mid-conversation, as in a crash. */
-  async kill(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  private async ping(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = createConnection(this.port, '127.0.0.1');
-      let answer = '';
-      socket.setTimeout(500, () => socket.destroy());
-      socket.on('error', () => resolve(false));
-      socket.on('close', () => resolve(answer.startsWith('+PONG')));
-      socket.on('data', (chunk) => {
-        answer += chunk.toString();
-        if (answer.includes('\r\n')) socket.end();
-      });
-      socket.write('PING\r\n');
-    });
-  }
-}
+import { range, sleep } from '../support/shapes';
+import { recordDrill, seconds } from './support/drill-report';
+import { DrillWorker } from './support/drill';
+import { expectReportedOnce, useDrill } from './support/use-drill';
 
 interface Probe {
   at: number;
@@ -84,42 +32,45 @@ function pollHealth(url: string): { probes: Probe[]; stop: () => Promise<void> }
   };
 }
 
-/** Drill 4: the worker's Redis dies and comes back on the same port. */
-describe('drill: Redis down and back', () => {
-  const drill = new Drill('redis');
-  let redis: OwnRedis;
-
+/**
+ * A drill of this file, with a redis-server of its own (on its own port, with
+ * nothing kept on disk) for the workers: killing it takes their Redis away
+ * without touching the shared one.
+ */
+function useRedisDrill(label: string) {
+  const redis = new RedisServer();
+  const drill = useDrill(label, { tearDown: () => redis.kill() });
   beforeAll(async () => {
-    await drill.start();
-    redis = new OwnRedis(await freePort());
     await redis.start();
   });
+  return { drill, redis };
+}
 
-  afterAll(async () => {
-    try {
-      await drill.stop();
-    } finally {
-      await redis?.kill();
-    }
-  });
+/** Drill 4: the worker's Redis dies and comes back on the same port. */
+describe('drill: Redis down and back', () => {
+  const { drill, redis } = useRedisDrill('redis');
 
   it('turns unready while Redis is away, stays live, recovers without a restart and completes a task sent during the outage', async () => {
-    const worker: DrillWorker = await drill.spawn({ REDIS_URL: redis.url });
+    const worker: DrillWorker = await drill.spawn({ REDIS_URL: redis.url() });
     const pid = worker.child.pid;
     const liveness = pollHealth(`${worker.url}/health`);
     const readiness = pollHealth(`${worker.url}/health/ready`);
     const readyStatus = () => readiness.probes.at(-1)?.status;
+    /** Waits for the first readiness answer `status` after `since`; returns how long after `since` it came. */
+    const readinessAfter = async (since: number, status: number, what: string) => {
+      const probe = await waitFor(
+        () => readiness.probes.find((answer) => answer.at > since && answer.status === status),
+        15_000,
+        what,
+      );
+      return probe.at - since;
+    };
     try {
       await waitFor(() => readyStatus() === 200, 10_000, 'readiness 200 before the outage');
 
       const killedAt = Date.now();
       await redis.kill();
-      await waitFor(
-        () => readiness.probes.some((probe) => probe.at > killedAt && probe.status === 503),
-        15_000,
-        'readiness 503',
-      );
-      const unreadyMs = readiness.probes.find((probe) => probe.at > killedAt && probe.status === 503)!.at - killedAt;
+      const unreadyMs = await readinessAfter(killedAt, 503, 'readiness 503');
 
       const appIds = [6001, 6002, 6003];
       drill.publish({ pattern: 'apps.fetch', data: { taskId: 'during-outage', appIds, countries: ['FR', 'IT'] } });
@@ -129,20 +80,14 @@ describe('drill: Redis down and back', () => {
 
       const backAt = Date.now();
       await redis.start();
-      await waitFor(
-        () => readiness.probes.some((probe) => probe.at > backAt && probe.status === 200),
-        15_000,
-        'readiness 200 after Redis returned',
-      );
-      const readyAgainMs = readiness.probes.find((probe) => probe.at > backAt && probe.status === 200)!.at - backAt;
+      const readyAgainMs = await readinessAfter(backAt, 200, 'readiness 200 after Redis returned');
 
       await waitFor(() => drill.resultsFor('during-outage').length >= 1, 30_000, 'the task sent during the outage');
       await sleep(1000);
       await liveness.stop();
       await readiness.stop();
 
-      expect(drill.resultsFor('during-outage')).toHaveLength(1);
-      expect(drill.resultsFor('during-outage')[0]!.body as Done).toEqual({
+      expectReportedOnce(drill, 'during-outage', {
         pattern: 'apps.fetch.done',
         data: { taskId: 'during-outage', updated: appIds, failed: [] },
       });
@@ -173,27 +118,12 @@ describe('drill: Redis down and back', () => {
 });
 
 describe('drill: Redis lost under a batch in flight', () => {
-  const drill = new Drill('redis-batch');
-  let redis: OwnRedis;
-
-  beforeAll(async () => {
-    await drill.start();
-    redis = new OwnRedis(await freePort());
-    await redis.start();
-  });
-
-  afterAll(async () => {
-    try {
-      await drill.stop();
-    } finally {
-      await redis?.kill();
-    }
-  });
+  const { drill, redis } = useRedisDrill('redis-batch');
 
   it('finishes a batch whose Redis died and came back empty in the middle of it, and reports it once', async () => {
-    const appIds = Array.from({ length: 40 }, (_, i) => 7000 + i);
+    const appIds = range(7000, 40);
     const worker = await drill.spawn({
-      REDIS_URL: redis.url,
+      REDIS_URL: redis.url(),
       STEAM_RATE_LIMIT: '10',
       STEAM_RATE_WINDOW_MS: '1000',
       STEAM_FEED_WINDOW: '4',
@@ -209,8 +139,7 @@ describe('drill: Redis lost under a batch in flight', () => {
     const doneMs = Date.now() - backAt;
     await sleep(1000);
 
-    expect(drill.resultsFor('under-way')).toHaveLength(1);
-    expect(drill.resultsFor('under-way')[0]!.body as Done).toEqual({
+    expectReportedOnce(drill, 'under-way', {
       pattern: 'apps.fetch.done',
       data: { taskId: 'under-way', updated: appIds, failed: [] },
     });

@@ -1,12 +1,11 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { maxInSlidingWindow } from '../support/http-stand-in';
 import { waitFor } from '../support/rmq';
+import { sleep } from '../support/shapes';
 import { recordDrill } from './support/drill-report';
-import { Drill, DrillWorker } from './support/drill';
-
-type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
+import { DrillWorker, watchStandInLag } from './support/drill';
+import { useDrill } from './support/use-drill';
 
 const REPLICAS = 3;
 const RATE_LIMIT = 10;
@@ -14,23 +13,6 @@ const RATE_WINDOW_MS = 1000;
 const TASKS = 6;
 const APPS_PER_TASK = 5;
 const COUNTRIES = ['DE', 'US'];
-
-/**
- * The stand-ins run in this process and time-stamp a request when its handler
- * runs, which is late by as much as this event loop is held up (on a busy
- * 2-core machine, tens of ms). N arrivals stamped within W − lag therefore
- * really arrived within W: that window is the one checked against the limit.
- */
-function watchStandInLag(): { stop(): number } {
-  const delay = monitorEventLoopDelay({ resolution: 5 });
-  delay.enable();
-  return {
-    stop: () => {
-      delay.disable();
-      return delay.max / 1e6 + 1;
-    },
-  };
-}
 
 /** The taskIds whose batch this worker started, from its JSON log lines ("Task <taskId>: …"). */
 function tasksStartedBy(worker: DrillWorker): string[] {
@@ -50,21 +32,16 @@ function tasksStartedBy(worker: DrillWorker): string[] {
 
 /** Drill 8: three worker processes share one queue and one Redis. */
 describe('drill: replicas', () => {
-  const drill = new Drill('replicas');
+  const drill = useDrill('replicas');
   let workers: DrillWorker[];
 
   beforeAll(async () => {
-    await drill.start();
     const env = {
       STEAM_RATE_LIMIT: String(RATE_LIMIT),
       STEAM_RATE_WINDOW_MS: String(RATE_WINDOW_MS),
       LOG_LEVEL: 'info',
     };
     workers = await Promise.all(Array.from({ length: REPLICAS }, () => drill.spawn(env)));
-  });
-
-  afterAll(async () => {
-    await drill.stop();
   });
 
   it('holds the global limit in every sliding window while the tasks spread across the processes', async () => {
@@ -86,11 +63,11 @@ describe('drill: replicas', () => {
     } finally {
       standInLagMs = lag.stop();
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
 
     // One exact result per task, every pair at the backend.
     for (const { taskId, appIds } of tasks) {
-      expect(drill.resultsFor(taskId).map((m) => m.body as Done)).toEqual([
+      expect(drill.resultsFor(taskId).map((m) => m.body)).toEqual([
         { pattern: 'apps.fetch.done', data: { taskId, updated: appIds, failed: [] } },
       ]);
     }

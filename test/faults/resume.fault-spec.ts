@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { waitFor } from '../support/rmq';
+import { FetchDone, range } from '../support/shapes';
 import { recordDrill } from './support/drill-report';
-import { Drill } from './support/drill';
-
-type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
+import { useDrill } from './support/use-drill';
 
 const BACKEND_CONCURRENCY = 4;
 const FEED_WINDOW = 6;
@@ -15,15 +14,7 @@ const FEED_WINDOW = 6;
  * fetched again; after SIGKILL at most the pairs that were in flight.
  */
 describe('drill: resume after SIGTERM and SIGKILL', () => {
-  const drill = new Drill('resume');
-
-  beforeAll(async () => {
-    await drill.start();
-  });
-
-  afterAll(async () => {
-    await drill.stop();
-  });
+  const drill = useDrill('resume');
 
   const accepted = () => new Set(drill.standIns.backend.stored.keys());
   /** Pairs Steam was asked for from request number `from` on. */
@@ -33,7 +24,7 @@ describe('drill: resume after SIGTERM and SIGKILL', () => {
       .map((request) => `${request.url.searchParams.get('appids')}/${request.url.searchParams.get('cc')}`);
 
   it('repeats nothing the backend accepted before SIGTERM, and at most the pairs in flight after SIGKILL', async () => {
-    const appIds = Array.from({ length: 40 }, (_, i) => 5000 + i);
+    const appIds = range(5000, 40);
     const countries = ['DE', 'FR', 'US'];
     const env = {
       STEAM_RATE_LIMIT: '40',
@@ -69,7 +60,7 @@ describe('drill: resume after SIGTERM and SIGKILL', () => {
     expect(drill.standIns.backend.stored.size).toBe(appIds.length * countries.length);
     const results = drill.resultsFor('long-batch');
     expect(results).toHaveLength(1);
-    expect((results[0]!.body as Done).data).toEqual({ taskId: 'long-batch', updated: appIds, failed: [] });
+    expect((results[0]!.body as FetchDone).data).toEqual({ taskId: 'long-batch', updated: appIds, failed: [] });
     recordDrill({
       drill: '10 resume (SIGTERM, SIGKILL)',
       outcome: 'pass',

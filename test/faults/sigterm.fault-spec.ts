@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { waitFor } from '../support/rmq';
+import { range, sleep } from '../support/shapes';
 import { appDetailsEntry } from '../support/steam.stand-in';
 import { recordDrill } from './support/drill-report';
-import { Drill } from './support/drill';
-
-type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
+import { expectReportedOnce, useDrill } from './support/use-drill';
 
 const GRACE_MS = 3000;
 /** The contract's bound on a graceful shutdown: the grace period, then 5 s to requeue and close. */
@@ -21,18 +20,10 @@ const SHORT_STEAM_DELAY_MS = 1000;
  * exactly one `.done`, every pair reaches the backend.
  */
 describe('drill: SIGTERM mid-batch', () => {
-  const drill = new Drill('sigterm');
-
-  beforeAll(async () => {
-    await drill.start();
-  });
-
-  afterAll(async () => {
-    await drill.stop();
-  });
+  const drill = useDrill('sigterm');
 
   it('finishes the short tasks in the grace period, requeues the long batch, exits 0 and loses nothing', async () => {
-    const longApps = Array.from({ length: 60 }, (_, i) => 3000 + i);
+    const longApps = range(3000, 60);
     const longCountries = ['DE', 'US'];
     const inFlightShort = ['short-1', 'short-2', 'short-3'];
     const queuedShort = ['queued-1', 'queued-2'];
@@ -95,15 +86,15 @@ describe('drill: SIGTERM mid-batch', () => {
     const allTasks = ['long', ...inFlightShort, ...queuedShort];
     await waitFor(() => allTasks.every((taskId) => drill.resultsFor(taskId).length >= 1), 45_000, 'every result');
     // A duplicate (a finished task redone) would arrive right behind.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await sleep(1500);
 
     for (const taskId of allTasks) expect(drill.resultsFor(taskId), taskId).toHaveLength(1);
-    expect(drill.resultsFor('long')[0]!.body as Done).toEqual({
+    expectReportedOnce(drill, 'long', {
       pattern: 'apps.fetch.done',
       data: { taskId: 'long', updated: longApps, failed: [] },
     });
     for (const taskId of [...inFlightShort, ...queuedShort]) {
-      expect(drill.resultsFor(taskId)[0]!.body as Done).toEqual({
+      expectReportedOnce(drill, taskId, {
         pattern: 'app.fetch.done',
         data: { taskId, updated: [shortApp(taskId)], failed: [] },
       });

@@ -1,33 +1,12 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { maxInSlidingWindow, Reply } from '../support/http-stand-in';
 import { waitFor } from '../support/rmq';
+import { range, sleep } from '../support/shapes';
 import { recordDrill } from './support/drill-report';
-import { Drill } from './support/drill';
-
-type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
-
-/** A small seeded generator (mulberry32), so that a drill's faults can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy;
-}
+import { watchStandInLag } from './support/drill';
+import { seededRandom, shuffled } from './support/random';
+import { expectReportedOnce, useDrill } from './support/use-drill';
 
 const RATE_LIMIT = 10;
 const RATE_WINDOW_MS = 1000;
@@ -35,34 +14,16 @@ const RETRY_AFTER_S = 1;
 /** Redis' clock (the cooldown) and this process' clock (arrival times) may differ by a hair. */
 const CLOCK_SLACK_MS = 5;
 
-/**
- * The stand-ins run in this process and time-stamp a request when its handler
- * runs, which is late by as much as this event loop is held up (on a busy
- * 2-core machine, tens of ms). N arrivals stamped within W − lag therefore
- * really arrived within W: that window is the one checked against the limit.
- */
-function watchStandInLag(): { stop(): number } {
-  const delay = monitorEventLoopDelay({ resolution: 5 });
-  delay.enable();
-  return {
-    stop: () => {
-      delay.disable();
-      return delay.max / 1e6 + 1;
-    },
-  };
-}
-
 const TOO_MANY: Reply = { status: 429, body: null, headers: { 'Retry-After': String(RETRY_AFTER_S) } };
 const NULL_BODY: Reply = { status: 200, body: null };
 const RESET: Reply = { status: 0, reset: true };
 
 /** Drill 6: Steam answers 429 with Retry-After, `null` bodies and resets. */
 describe('drill: Steam storm', () => {
-  const drill = new Drill('steam-storm');
+  const drill = useDrill('steam-storm');
   let workerUrl: string;
 
   beforeAll(async () => {
-    await drill.start();
     const worker = await drill.spawn({
       STEAM_RATE_LIMIT: String(RATE_LIMIT),
       STEAM_RATE_WINDOW_MS: String(RATE_WINDOW_MS),
@@ -75,12 +36,8 @@ describe('drill: Steam storm', () => {
     workerUrl = worker.url;
   });
 
-  afterAll(async () => {
-    await drill.stop();
-  });
-
   it('cools the egress down after each 429, stays within the sliding-window limit and updates every app', async () => {
-    const appIds = Array.from({ length: 20 }, (_, i) => 3001 + i);
+    const appIds = range(3001, 20);
     const countries = ['DE', 'US'];
     // A replayable plan: which pairs meet which faults on which attempt (none after the third).
     const keys = shuffled(
@@ -114,7 +71,7 @@ describe('drill: Steam storm', () => {
           .catch(() => undefined)) as { details?: Record<string, { state?: string }> } | undefined;
         const state = health?.details?.['egress:direct']?.state;
         if (state) statesSeen.add(state);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
     })();
 
@@ -128,11 +85,9 @@ describe('drill: Steam storm', () => {
       watching = false;
       await watcher;
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
 
-    const results = drill.resultsFor('steam-storm');
-    expect(results).toHaveLength(1);
-    expect(results[0]!.body as Done).toEqual({
+    expectReportedOnce(drill, 'steam-storm', {
       pattern: 'apps.fetch.done',
       data: { taskId: 'steam-storm', updated: appIds, failed: [] },
     });

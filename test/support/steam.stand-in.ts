@@ -45,6 +45,15 @@ export class SteamStandIn extends HttpStandIn {
     return this.requests.filter((request) => request.url.pathname === '/api/appdetails');
   }
 
+  /** The appdetails requests for `appId` (in `country`, when given), in order. */
+  appDetailsFor(appId: number, country?: string): RecordedRequest[] {
+    return this.appDetailsRequests.filter(
+      ({ url }) =>
+        url.searchParams.get('appids') === String(appId) &&
+        (country === undefined || url.searchParams.get('cc') === country),
+    );
+  }
+
   /** Arrival times of every Steam request, for sliding-window checks. */
   get arrivalTimes(): number[] {
     return this.requests.map((request) => request.at);

@@ -1,22 +1,14 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Redis, { RedisOptions } from 'ioredis';
 
+import { freePort } from './free-port';
 import { waitFor } from './rmq';
 import { makeThrowawayCa, ThrowawayCa } from './tls-steam';
 
 /** A line redis-server logs for a connection whose TLS handshake failed (a plaintext client, say). */
 const HANDSHAKE_FAILED = /Error accepting a client connection/;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * A private redis-server that speaks TLS only (`--port 0`), with a throwaway

@@ -1,7 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
+import { freePort } from './free-port';
 import { projectRoot } from './project-root';
+import { waitReady } from './shapes';
 
 const MAIN = join(projectRoot(), 'dist', 'main.js');
 
@@ -26,4 +28,35 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   return { child, output: () => output, exited };
+}
+
+/** A built worker serving its health endpoints on a port of its own. */
+export interface ChildWorker extends WorkerProcess {
+  port: number;
+  /** Base URL of its health endpoints. */
+  url: string;
+  /** Sends SIGTERM (or another signal), resolving with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+  /** Whether it has not exited yet. */
+  running(): boolean;
+  /** Waits until its readiness endpoint answers 200 (a boot takes seconds on a busy machine). */
+  ready(): Promise<void>;
+}
+
+/** Starts the built worker on a free port of 127.0.0.1 (`HTTP_PORT` and `HTTP_HOST` are set here). */
+export async function spawnChildWorker(env: Record<string, string>): Promise<ChildWorker> {
+  const port = await freePort();
+  const worker = spawnWorker({ ...env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    ...worker,
+    port,
+    url,
+    stop: (signal = 'SIGTERM') => {
+      worker.child.kill(signal);
+      return worker.exited;
+    },
+    running: () => worker.child.exitCode === null && worker.child.signalCode === null,
+    ready: () => waitReady(url, 45_000, 'worker ready'),
+  };
 }

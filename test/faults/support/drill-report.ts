@@ -10,6 +10,9 @@ export interface DrillRow {
   figure: string;
 }
 
+/** A duration for a drill's figure: `3.2 s`. */
+export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
 const REPORT = join(projectRoot(), 'build', 'fault-drills.jsonl');
 
 /** Adds a row to the table `npm run test:faults` prints at the end. */

@@ -1,87 +1,68 @@
-import { createServer } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import { TEST_CLIENT_SECRET } from '../../support/auth.stand-in';
-import { RabbitProbe, waitFor } from '../../support/rmq';
+import { resultsFor } from '../../support/shapes';
+import { workerFixture, WorkerFixture } from '../../support/worker.harness';
+import { ChildWorker } from '../../support/worker.process';
 import { recordSecretScan } from './drill-report';
-import { isolatedNames, startStandIns, StandIns, testEnvironment } from '../../support/worker.harness';
-import { spawnWorker, WorkerProcess } from '../../support/worker.process';
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-export interface DrillWorker extends WorkerProcess {
-  port: number;
-  url: string;
-  /** SIGTERM (or another signal), resolving with the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | string>;
-}
+/** A drill's worker: the built worker as a child process, on a port of its own. */
+export type DrillWorker = ChildWorker;
 
 /**
- * One fault drill's world: stand-ins, queues and a REDIS_PREFIX of its own, and
- * built workers (`node dist/main.js`) started as real child processes.
+ * One fault drill's world: stand-ins, queues and a REDIS_PREFIX of its own (a
+ * {@link workerFixture} without in-process workers), and built workers
+ * (`node dist/main.js`) started as real child processes, at LOG_LEVEL=debug
+ * unless told otherwise.
  */
 export class Drill {
-  readonly names: ReturnType<typeof isolatedNames>;
-  readonly workers: DrillWorker[] = [];
-  standIns!: StandIns;
-  rabbit!: RabbitProbe;
-  results!: Awaited<ReturnType<RabbitProbe['collect']>>;
-  deadLetters!: Awaited<ReturnType<RabbitProbe['collect']>>;
+  private readonly world: WorkerFixture;
 
   constructor(label: string) {
-    this.names = isolatedNames(`drill-${label}`);
+    this.world = workerFixture(`drill-${label}`, undefined, { workers: 0 });
+  }
+
+  get names() {
+    return this.world.names;
+  }
+
+  get standIns() {
+    return this.world.standIns;
+  }
+
+  get rabbit() {
+    return this.world.rabbit;
+  }
+
+  get results() {
+    return this.world.results;
+  }
+
+  get deadLetters() {
+    return this.world.deadLetters;
+  }
+
+  get workers(): readonly DrillWorker[] {
+    return this.world.children;
   }
 
   async start(): Promise<this> {
-    this.standIns = await startStandIns();
-    this.rabbit = await RabbitProbe.connect();
-    this.results = await this.rabbit.collect(this.names.ORCHESTRATOR_QUEUE);
-    this.deadLetters = await this.rabbit.collect(`${this.names.WORKER_QUEUE}.dlq`);
+    await this.world.start();
     return this;
   }
 
-  /** The environment of a drill worker: the stand-ins, this drill's names, short timings. */
-  env(extra: Record<string, string> = {}): Record<string, string> {
-    return { ...testEnvironment(this.standIns, this.names), LOG_LEVEL: 'debug', HTTP_HOST: '127.0.0.1', ...extra };
-  }
-
   /** Starts a built worker and waits until it is ready (unless `waitReady` is false). */
-  async spawn(extra: Record<string, string> = {}, waitReady = true): Promise<DrillWorker> {
-    const port = await freePort();
-    const child = spawnWorker(this.env({ HTTP_PORT: String(port), ...extra }));
-    const url = `http://127.0.0.1:${port}`;
-    const worker: DrillWorker = {
-      ...child,
-      port,
-      url,
-      stop: (signal = 'SIGTERM') => {
-        child.child.kill(signal);
-        return child.exited;
-      },
-    };
-    this.workers.push(worker);
-    if (waitReady) {
-      await waitFor(
-        async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
-        45_000,
-        'worker ready',
-      );
-    }
-    return worker;
+  spawn(extra: Record<string, string> = {}, waitReady = true): Promise<DrillWorker> {
+    return this.world.spawn({ LOG_LEVEL: 'debug', ...extra }, { waitReady });
   }
 
   publish(task: unknown, options = {}): void {
-    this.rabbit.publish(this.names.WORKER_QUEUE, task, options);
+    this.world.publish(task, options);
   }
 
   /** Results (any pattern) whose data.taskId is `taskId`. */
   resultsFor(taskId: string) {
-    return this.results.filter((m) => (m.body as { data?: { taskId?: string } }).data?.taskId === taskId);
+    return resultsFor(this.results, taskId);
   }
 
   /** Everything every worker of this drill printed. */
@@ -101,17 +82,28 @@ export class Drill {
     return leaked;
   }
 
+  /** Kills the workers, scans what they printed for secrets, then removes the drill's queues, Redis keys and stand-ins. */
   async stop(extraSecrets: string[] = []): Promise<void> {
-    for (const worker of this.workers) worker.child.kill('SIGKILL');
-    await Promise.all(this.workers.map((worker) => worker.exited));
-    const leaked = this.standIns ? this.secretsFound(extraSecrets) : [];
-    await this.rabbit?.deleteQueues(
-      this.names.WORKER_QUEUE,
-      `${this.names.WORKER_QUEUE}.dlq`,
-      this.names.ORCHESTRATOR_QUEUE,
-    );
-    await this.rabbit?.close();
-    await this.standIns?.stop();
+    await this.world.killChildren();
+    const leaked = this.world.started ? this.secretsFound(extraSecrets) : [];
+    await this.world.stop();
     if (leaked.length > 0) throw new Error(`${leaked.length} secret(s) appeared in the workers' output`);
   }
+}
+
+/**
+ * The stand-ins run in this process and time-stamp a request when its handler
+ * runs, which is late by as much as this event loop is held up (on a busy
+ * 2-core machine, tens of ms). N arrivals stamped within W − lag therefore
+ * really arrived within W: that window is the one checked against the limit.
+ */
+export function watchStandInLag(): { stop(): number } {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  return {
+    stop: () => {
+      delay.disable();
+      return delay.max / 1e6 + 1;
+    },
+  };
 }
