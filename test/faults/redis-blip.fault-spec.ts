@@ -6,7 +6,7 @@ import { waitFor } from '../support/rmq';
 import { TcpProxy } from '../support/tcp-proxy';
 import { recordDrill } from './support/drill-report';
 import { Drill, DrillWorker } from './support/drill';
-import { deleteRedisKeys, SHARED_REDIS_URL } from './support/redis-keys';
+import { SHARED_REDIS_URL } from '../support/worker.harness';
 
 type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
 type ListDone = { pattern: string; data: { taskId: string; appIds: number[]; count: number } };
@@ -80,7 +80,6 @@ describe('drill: Redis blip while the egress cools', () => {
       await drill.stop();
     } finally {
       await proxy?.stop();
-      await deleteRedisKeys(drill.names.REDIS_PREFIX);
     }
   });
 
@@ -167,7 +166,6 @@ describe('drill: Redis blip while paging the app list', () => {
       await drill.stop();
     } finally {
       await proxy?.stop();
-      await deleteRedisKeys(drill.names.REDIS_PREFIX);
     }
   });
 

@@ -1,15 +1,13 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { maxInSlidingWindow } from '../support/http-stand-in';
-import { projectRoot } from '../support/project-root';
 import { waitFor } from '../support/rmq';
 import { recordDrill } from './support/drill-report';
-import { Drill, DrillWorker, freePort } from './support/drill';
-import { deleteRedisKeys, SHARED_REDIS_URL } from './support/redis-keys';
+import { Drill, DrillWorker } from './support/drill';
+import { SHARED_REDIS_URL } from '../support/worker.harness';
 
 type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
 
@@ -32,7 +30,6 @@ const STARVER_LIFETIME_MS = 90_000;
 const STAND_IN_NICE = -5;
 const LATE_DEPARTURE = 'reached its socket late; passed the gate again';
 
-const MAIN = join(projectRoot(), 'dist', 'main.js');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -81,40 +78,8 @@ function pin(pid: number, cpus: string, mask = false): void {
 }
 
 /** A built worker (`node dist/main.js`) pinned to the starved CPU (`taskset` execs: the child is the worker). */
-async function spawnPinnedWorker(drill: Drill, extra: Record<string, string>): Promise<DrillWorker> {
-  const port = await freePort();
-  const child = spawn('taskset', ['-c', STARVED_CPU, process.execPath, MAIN], {
-    env: { PATH: process.env.PATH ?? '', ...drill.env({ HTTP_PORT: String(port), ...extra }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-    // taskset missing: no process, no 'exit'.
-    child.on('error', (error) => resolve(`spawn failed: ${error.message}`));
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const worker: DrillWorker = {
-    child,
-    output: () => output,
-    exited,
-    port,
-    url,
-    stop: (signal = 'SIGTERM') => {
-      child.kill(signal);
-      return exited;
-    },
-  };
-  // Drill.stop() kills it with the others.
-  drill.workers.push(worker);
-  await waitFor(
-    async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
-    45_000,
-    'worker ready',
-  );
-  return worker;
+function spawnPinnedWorker(drill: Drill, extra: Record<string, string>): Promise<DrillWorker> {
+  return drill.spawn(extra, true, ['taskset', '-c', STARVED_CPU]);
 }
 
 interface Starver {
@@ -275,7 +240,6 @@ describe('drill: limit on the wire (worker starved between gate and socket)', ()
     } finally {
       setPriority(priority);
       pin(process.pid, affinity, true);
-      await deleteRedisKeys(drill.names.REDIS_PREFIX);
     }
   });
 

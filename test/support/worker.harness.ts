@@ -152,7 +152,7 @@ export interface WorkerFixture {
    * environment, `LOG_LEVEL=info` and `extra`, on a free port; waits until it is
    * ready unless `waitReady` is false (a worker expected to stop at once, say).
    */
-  spawn(extra?: Record<string, string>, options?: { waitReady?: boolean }): Promise<ChildWorker>;
+  spawn(extra?: Record<string, string>, options?: { waitReady?: boolean; launcher?: string[] }): Promise<ChildWorker>;
   /** SIGKILLs the child processes still running and waits until every one has exited. */
   killChildren(): Promise<void>;
   /** Starts the stand-ins, the queue probes and the in-process workers, and waits until they are ready: pass to `beforeAll`. */
@@ -232,8 +232,8 @@ export function workerFixture(
       await waitReady(worker.url);
       return worker;
     },
-    async spawn(extra = {}, { waitReady: ready = true } = {}) {
-      const child = await spawnChildWorker({ ...fixture.env, LOG_LEVEL: 'info', ...extra });
+    async spawn(extra = {}, { waitReady: ready = true, launcher = [] } = {}) {
+      const child = await spawnChildWorker({ ...fixture.env, LOG_LEVEL: 'info', ...extra }, launcher);
       children.push(child);
       if (ready) await child.ready();
       return child;

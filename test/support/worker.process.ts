@@ -15,18 +15,25 @@ export interface WorkerProcess {
   exited: Promise<number | string>;
 }
 
-/** Starts the built worker (`node dist/main.js`, built by `npm run build`) as a child process. */
-export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [MAIN], {
+/**
+ * Starts the built worker (`node dist/main.js`, built by `npm run build`) as a
+ * child process, through `launcher` when given (a command that execs the rest,
+ * such as `taskset -c 0`: the child is then the worker itself).
+ */
+export function spawnWorker(env: Record<string, string>, launcher: readonly string[] = []): WorkerProcess {
+  const [command, ...args] = [...launcher, process.execPath, MAIN];
+  const child = spawn(command!, args, {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
-  );
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    // A launcher that is not installed: no process, no 'exit'.
+    child.on('error', (error) => resolve(`spawn failed: ${error.message}`));
+  });
   return { child, output: () => output, exited };
 }
 
@@ -44,9 +51,12 @@ export interface ChildWorker extends WorkerProcess {
 }
 
 /** Starts the built worker on a free port of 127.0.0.1 (`HTTP_PORT` and `HTTP_HOST` are set here). */
-export async function spawnChildWorker(env: Record<string, string>): Promise<ChildWorker> {
+export async function spawnChildWorker(
+  env: Record<string, string>,
+  launcher: readonly string[] = [],
+): Promise<ChildWorker> {
   const port = await freePort();
-  const worker = spawnWorker({ ...env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) });
+  const worker = spawnWorker({ ...env, HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port) }, launcher);
   const url = `http://127.0.0.1:${port}`;
   return {
     ...worker,

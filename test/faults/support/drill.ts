@@ -51,9 +51,12 @@ export class Drill {
     return this;
   }
 
-  /** Starts a built worker and waits until it is ready (unless `waitReady` is false). */
-  spawn(extra: Record<string, string> = {}, waitReady = true): Promise<DrillWorker> {
-    return this.world.spawn({ LOG_LEVEL: 'debug', ...extra }, { waitReady });
+  /**
+   * Starts a built worker and waits until it is ready (unless `waitReady` is
+   * false), through `launcher` when given (say `taskset -c 0`).
+   */
+  spawn(extra: Record<string, string> = {}, waitReady = true, launcher: string[] = []): Promise<DrillWorker> {
+    return this.world.spawn({ LOG_LEVEL: 'debug', ...extra }, { waitReady, launcher });
   }
 
   publish(task: unknown, options = {}): void {
