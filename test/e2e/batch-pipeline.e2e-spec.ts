@@ -7,8 +7,8 @@ import { SHARED_REDIS_URL, WorkerFixture } from '../support/worker.harness';
 import { useWorld } from '../support/vitest-world';
 
 /**
- * How a batch flows (CONTRACT.md §4 and STACK-NOTES "feed the queue from a
- * bounded window"): pushes overlap with the fetches still to come, and only a
+ * How a batch flows (docs/contract.md#push, and STEAM_FEED_WINDOW in
+ * docs/contract.md#configuration): pushes overlap with the fetches still to come, and only a
  * window of the batch's pairs is ever queued for Steam in Redis.
  */
 

@@ -6,7 +6,7 @@ import { appDetailsEntry } from '../support/steam.stand-in';
 import { taskFailed, useWorld } from '../support/vitest-world';
 
 /**
- * The batch rule of CONTRACT.md §2 (every requested app in exactly one list,
+ * The batch rule of docs/contract.md#results (every requested app in exactly one list,
  * failures with only their failing countries, reason precedence), the backend
  * retries of §4 and the shape of what is pushed, for `apps.fetch` and `app.fetch`.
  */

@@ -16,7 +16,7 @@ const DB = 2;
 const bullWorkerName = (prefix: string) => `${prefix}:${Buffer.from('steam-requests').toString('base64')}`;
 
 /**
- * REDIS_URL=rediss://… (CONTRACT.md §6) in the built worker: every Redis
+ * REDIS_URL=rediss://… (docs/contract.md#configuration) in the built worker: every Redis
  * connection, Bull's three included, speaks TLS. The Redis here listens on a
  * TLS port only, so a connection that is not TLS gets nowhere (and leaves a
  * failed handshake in the server's log). The worker trusts the throwaway CA

@@ -6,7 +6,7 @@ import { useWorld } from '../support/vitest-world';
 import type { WorkerFixture } from '../support/worker.harness';
 
 /**
- * How the worker reads Steam's failures (CONTRACT.md §3): which are retried,
+ * How the worker reads Steam's failures (docs/contract.md#steam-failures): which are retried,
  * which cool the egress down, which are permanent, and how the backoff grows.
  */
 

@@ -63,7 +63,7 @@ async function cutWhileCooling(
 /**
  * Drill 2b: Redis goes away for a few seconds, its data kept (a failover, a
  * network blip), while Steam jobs wait for their egress. Only Steam's own
- * answers make a steam_error (CONTRACT.md §2): the jobs wait for Redis without
+ * answers make a steam_error (docs/contract.md#guarantees): the jobs wait for Redis without
  * using an attempt, and every pair is fetched once.
  */
 describe('drill: Redis blip while the egress cools', () => {

@@ -6,7 +6,7 @@ export interface Envelope {
   data: { taskId: string } & Record<string, unknown>;
 }
 
-/** A `.done` result of a fetch task as the orchestrator receives it (CONTRACT.md §2). */
+/** A `.done` result of a fetch task as the orchestrator receives it (docs/contract.md#results). */
 export interface FetchDone {
   pattern: string;
   data: { taskId: string; updated: number[]; failed: { appId: number; countries: string[]; reason: string }[] };
@@ -25,7 +25,7 @@ export interface ResultBody {
   };
 }
 
-/** One egress in the details of `GET /health` (CONTRACT.md §3, §5). */
+/** One egress in the details of `GET /health` (docs/contract.md#http-endpoints). */
 export interface EgressHealth {
   status: string;
   state: string;

@@ -4,9 +4,9 @@ import { shuffled } from './random';
 
 export const MB = 1024 * 1024;
 /**
- * The worker dead-letters larger bodies unread (src/tasks/transport/task-envelope.ts),
- * so a JSON object above it gets no task.failed. CONTRACT.md §2 does not name
- * this cap yet (see the drill's report).
+ * The worker dead-letters larger bodies unread (src/rabbit/task-envelope.ts),
+ * so a JSON object above it gets no task.failed (docs/contract.md#ack-and-reject
+ * names this cap).
  */
 export const BODY_READ_LIMIT = 4 * MB;
 /** Where the replies of poison requests go: nowhere (replies are not mandatory). */
@@ -263,7 +263,7 @@ function parses(text: string): boolean {
   }
 }
 
-/** Whether CONTRACT.md §2 owes this body a task.failed: a JSON object (read by the worker). */
+/** Whether docs/contract.md#ack-and-reject owes this body a task.failed: a JSON object (read by the worker). */
 export function owesTaskFailed(content: Buffer): boolean {
   if (content.length > BODY_READ_LIMIT) return false;
   try {
