@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 
+import type { WorkerConfig } from '../../src/config/worker-config';
+import { RedisClient } from '../../src/redis/redis.module';
+
 import { SteamRequestQueue } from '../../src/steam/steam-request.queue';
 import { TaskProgressStore } from '../../src/tasks/progress/task-progress.store';
 import { ForwardProxy } from '../../test/support/forward-proxy';
@@ -68,9 +71,9 @@ async function taskStateSize(): Promise<Row> {
   const prefix = `bench-task-state-${process.pid}`;
   const config = { redis: { url: 'redis://127.0.0.1:6379', prefix, taskStateTtlS: 600 } };
   const redis = new Redis(config.redis.url);
-  const client = { redis, key: (...parts: (string | number)[]) => [prefix, ...parts].join(':') };
+  const client = new RedisClient(config as WorkerConfig);
   try {
-    const store = new TaskProgressStore(client as never, config as never);
+    const store = new TaskProgressStore(client, config as WorkerConfig);
     const appIds = Array.from({ length: 10_000 }, (_, i) => i + 1);
     const countries = Array.from({ length: 50 }, (_, i) => `C${i}`);
     const progress = await store.open('bench', appIds, countries);
@@ -88,6 +91,7 @@ async function taskStateSize(): Promise<Row> {
   } finally {
     await removeKeys(prefix, redis);
     redis.disconnect();
+    await client.onApplicationShutdown();
   }
 }
 
