@@ -18,7 +18,7 @@ export interface AppCountryRecord {
   fetchedAt: string;
 }
 
-/** A price as the backend takes it (docs/contract.md#push): amounts in the currency's minor units. */
+/** A price as the backend takes it (docs/contract.md#price-push): amounts in the currency's minor units. */
 export interface AppCountryPriceRecord {
   appId: number;
   country: string;

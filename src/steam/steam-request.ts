@@ -118,8 +118,9 @@ export function describeRequest(request: SteamRequest): string {
 }
 
 /**
- * Which of an egress' two Steam budgets a request spends (docs/contract.md#budgets):
- * the store's (`STEAM_STORE_URL`) or the Web API's (`STEAM_API_URL`).
+ * Which Steam budget a request spends: the store's (`STEAM_STORE_URL`) or the
+ * Web API's (`STEAM_API_URL`), which Steam limits apart (docs/contract.md#prices,
+ * #planned: two budgets per egress). The limiter reads it; the request kinds say it.
  */
 export type SteamBudget = 'store' | 'api';
 

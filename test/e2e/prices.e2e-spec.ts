@@ -9,7 +9,7 @@ import { useWorld } from '../support/vitest-world';
 
 /**
  * `apps.prices` from appdetails (the default source): many apps per Steam
- * request, each price pushed to `…/price` (docs/contract.md#prices, #push),
+ * request, each price pushed to `…/price` (docs/contract.md#prices, #price-push),
  * apps.fetch's result rule and resume.
  */
 

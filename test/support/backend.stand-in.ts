@@ -9,7 +9,7 @@ export interface StoredRecord {
   fetchedAt: string;
 }
 
-/** A price push's body as the backend keeps it (docs/contract.md#push). */
+/** A price push's body as the backend keeps it (docs/contract.md#price-push). */
 export interface StoredPrice {
   appId: number;
   country: string;

@@ -121,7 +121,7 @@ export function storeItem(appId: number, country: string): Record<string, unknow
 }
 
 /**
- * The body the worker should push for an app's price (docs/contract.md#push),
+ * The body the worker should push for an app's price (docs/contract.md#price-push),
  * without `fetchedAt`: what the stand-in said, in the contract's words.
  */
 export function expectedPriceBody(appId: number, country: string, source: 'appdetails' | 'storebrowse') {

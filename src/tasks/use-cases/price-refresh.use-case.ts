@@ -59,7 +59,7 @@ export class PriceRefreshUseCase {
     const appIds = [...new Set(request.appIds)].sort((a, b) => a - b);
     const countries = [...new Set(request.countries)].sort();
     const report = new BatchReport(appIds);
-    const progress = run.resumable ? await this.progressStore.open(run.taskId, appIds, countries) : undefined;
+    const progress = run.resumable ? await this.progressStore.open(run.taskId, appIds, countries, 'prices') : undefined;
     const resumed = progress?.acceptedBefore ?? 0;
     this.logger.log(
       `Task ${run.taskId}: prices of ${appIds.length} app(s) × ${countries.length} countr(ies) from ${this.source.name}` +
