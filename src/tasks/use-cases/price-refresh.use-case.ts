@@ -1,21 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { setMaxListeners } from 'node:events';
-import pMap from 'p-map';
 
 import { BackendCircuit } from '../../backend/backend.circuit';
 import { BackendClient } from '../../backend/backend.client';
 import { WorkerConfig } from '../../config/worker-config';
 import { STORE_ITEMS_MAX_URL_LENGTH, storeItemsUrlMeter } from '../../steam/prices/store-items.query';
 import { SteamRequestQueue } from '../../steam/steam-request.queue';
-import { ChunkRefresher, PriceRun } from '../prices/chunk.refresher';
+import { ChunkRefresher } from '../prices/chunk.refresher';
 import { CountryCurrencies } from '../prices/country-currencies';
 import { CountryCurrencyStore } from '../prices/country-currency.store';
 import { ChunkApp, ChunkRule, chunksOf } from '../prices/price-chunks';
 import { AppDetailsPrices, PriceSource, StoreBrowsePrices } from '../prices/price-sources';
 import { BatchProgress, TaskProgressStore } from '../progress/task-progress.store';
-import { TaskFailedError } from '../task.errors';
 import type { TaskRun } from '../task.runner';
-import type { BatchRequest } from './batch-fetch.use-case';
+import { BatchRequest, batchLists, feedBatch } from './batch.feed';
 import { BatchReport, BatchResult } from './batch.report';
 
 interface PriceChunk {
@@ -53,11 +50,7 @@ export class PriceRefreshUseCase {
   }
 
   async execute(request: BatchRequest, run: TaskRun): Promise<BatchResult> {
-    if (request.appIds.length > this.config.tasks.maxBatchApps) {
-      throw new TaskFailedError('invalid_task', `appIds must have at most ${this.config.tasks.maxBatchApps} items`);
-    }
-    const appIds = [...new Set(request.appIds)].sort((a, b) => a - b);
-    const countries = [...new Set(request.countries)].sort();
+    const { appIds, countries } = batchLists(request, this.config.tasks.maxBatchApps);
     const report = new BatchReport(appIds);
     const progress = run.resumable ? await this.progressStore.open(run.taskId, appIds, countries, 'prices') : undefined;
     const resumed = progress?.acceptedBefore ?? 0;
@@ -65,27 +58,13 @@ export class PriceRefreshUseCase {
       `Task ${run.taskId}: prices of ${appIds.length} app(s) × ${countries.length} countr(ies) from ${this.source.name}` +
         (resumed ? `, resuming with ${resumed} pair(s) already accepted` : ''),
     );
-    // Stops the task on an abort (channel lost, shutdown) or on a failure of the
-    // task as a whole (Redis gone); pushes already sent still finish and are recorded.
-    const batch = new AbortController();
-    setMaxListeners(0, batch.signal);
-    const stop = () => batch.abort(run.signal.reason);
-    run.signal.addEventListener('abort', stop, { once: true });
-    const work: PriceRun = { source: this.source, report, progress, run, signal: batch.signal };
-    try {
-      await pMap(
-        this.chunksOf(appIds, countries, progress, batch.signal),
-        ({ apps, country }) =>
-          this.chunks.refresh(apps, country, work).catch((error: unknown) => {
-            if (!batch.signal.aborted) batch.abort(error);
-          }),
-        // The feed window counts chunks here, each one Steam request at a time.
-        { concurrency: this.config.steam.feedWindow },
-      );
-    } finally {
-      run.signal.removeEventListener('abort', stop);
-    }
-    if (batch.signal.aborted) throw batch.signal.reason;
+    await feedBatch(
+      (signal) => this.chunksOf(appIds, countries, progress, signal),
+      ({ apps, country }, signal) =>
+        this.chunks.refresh(apps, country, { source: this.source, report, progress, run, signal }),
+      // The feed window counts chunks here, each one Steam request at a time.
+      { concurrency: this.config.steam.feedWindow, signal: run.signal },
+    );
     return report.result();
   }
 
