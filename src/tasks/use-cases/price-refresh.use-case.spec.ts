@@ -3,9 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { BackendCircuit } from '../../backend/backend.circuit';
 import type { AppCountryPriceRecord, BackendClient } from '../../backend/backend.client';
-import { BackendError } from '../../backend/backend.errors';
 import type { WorkerConfig } from '../../config/worker-config';
-import { SteamBadRequestError, SteamTransientError } from '../../steam/steam.errors';
+import { SteamTransientError } from '../../steam/steam.errors';
 import type { AppPricesRequest, PriceQuote } from '../../steam/steam-request';
 import type { SteamRequestQueue } from '../../steam/steam-request.queue';
 import type { CountryCurrencyStore } from '../prices/country-currency.store';
@@ -30,10 +29,10 @@ const priced = (appId: number, country: string): PriceQuote => ({
 });
 
 interface SteamRules {
-  /** Answers 400 to this request (Steam finds it too long). */
-  refuses?: (request: AppPricesRequest) => boolean;
   /** Fails this request for good (after its attempts). */
   fails?: (request: AppPricesRequest) => boolean;
+  /** Fails this request for a reason that is not Steam's (Redis gone). */
+  breaks?: (request: AppPricesRequest) => boolean;
   /** Leaves an app out of this answer. */
   lacks?: (appId: number, request: AppPricesRequest) => boolean;
   quote?: (appId: number, country: string) => PriceQuote;
@@ -53,8 +52,8 @@ function world(
       mostInFlight = Math.max(mostInFlight, ++inFlight);
       await new Promise((resolve) => setTimeout(resolve, 1));
       inFlight--;
-      if (rules.refuses?.(request)) throw new SteamBadRequestError('400');
       if (rules.fails?.(request)) throw new SteamTransientError('503 (after 3 attempts)');
+      if (rules.breaks?.(request)) throw new Error('Connection is closed.');
       return {
         quotes: request.appIds.map((appId) =>
           rules.lacks?.(appId, request) ? null : (rules.quote ?? priced)(appId, request.country),
@@ -100,11 +99,9 @@ function world(
   return { useCase, requests, pushed, accepted, acceptedBefore, circuit, mostInFlight: () => mostInFlight };
 }
 
-function run(): TaskRun {
-  return { taskId: 't-1', signal: new AbortController().signal, resumable: true, progressed: vi.fn() };
+function run(signal = new AbortController().signal): TaskRun {
+  return { taskId: 't-1', signal, resumable: true, progressed: vi.fn() };
 }
-
-const pairsOf = (records: AppCountryPriceRecord[]) => records.map((r) => `${r.appId}/${r.country}`).sort();
 
 describe(PriceRefreshUseCase.name, () => {
   beforeAll(() => Logger.overrideLogger(false));
@@ -138,38 +135,6 @@ describe(PriceRefreshUseCase.name, () => {
     expect(mostInFlight()).toBe(4);
   });
 
-  it('splits a chunk Steam refuses as too long in two, down to single apps, and fails only an app refused alone', async () => {
-    const { useCase, requests, pushed } = world({
-      rules: { refuses: ({ appIds }) => appIds.length > 30 || appIds.includes(42) },
-    });
-
-    const result = await useCase.execute({ appIds: range(1, 100), countries: ['DE'] }, run());
-
-    expect(result).toEqual({
-      updated: range(1, 100).filter((appId) => appId !== 42),
-      failed: [{ appId: 42, countries: ['DE'], reason: 'steam_error' }],
-    });
-    expect(pushed).toHaveLength(99);
-    expect(requests.filter((r) => r.appIds.length === 1 && r.appIds[0] === 42)).toHaveLength(1);
-  });
-
-  it('asks again, together, the apps an answer lacked, and fails one that every answer lacks', async () => {
-    const { useCase, requests, pushed } = world({
-      // 7 is missing from the first answer only; 8 and 13 from every answer.
-      rules: { lacks: (appId, { appIds }) => appId === 8 || appId === 13 || (appId === 7 && appIds.length === 20) },
-    });
-
-    const result = await useCase.execute({ appIds: range(1, 20), countries: ['DE'] }, run());
-
-    expect(result.failed).toEqual([
-      { appId: 8, countries: ['DE'], reason: 'steam_error' },
-      { appId: 13, countries: ['DE'], reason: 'steam_error' },
-    ]);
-    expect(pairsOf(pushed)).toHaveLength(18);
-    // STEAM_MAX_ATTEMPTS (3) answers lacked 8 and 13.
-    expect(requests.map((r) => r.appIds)).toEqual([range(1, 20), [7, 8, 13], [8, 13]]);
-  });
-
   it('fails the apps of a chunk Steam kept failing in that country only', async () => {
     const { useCase } = world({ rules: { fails: ({ country, appIds }) => country === 'GB' && appIds[0] === 101 } });
 
@@ -177,18 +142,6 @@ describe(PriceRefreshUseCase.name, () => {
 
     expect(result.updated).toEqual(range(1, 100));
     expect(result.failed).toEqual(range(101, 50).map((appId) => ({ appId, countries: ['GB'], reason: 'steam_error' })));
-  });
-
-  it('reports what the backend said of a price it did not accept, and tells the circuit', async () => {
-    const { useCase, circuit } = world({
-      backendFails: ({ appId }) =>
-        appId === 2 ? BackendError.rejected('Backend rejected the record with 422') : undefined,
-    });
-
-    const result = await useCase.execute({ appIds: [1, 2], countries: ['DE'] }, run());
-
-    expect(result).toEqual({ updated: [1], failed: [{ appId: 2, countries: ['DE'], reason: 'backend_rejected' }] });
-    expect(circuit.recordFailure).toHaveBeenCalledTimes(1);
   });
 
   it('asks Steam only for the pairs not accepted in an earlier delivery, and records each new one', async () => {
@@ -205,16 +158,25 @@ describe(PriceRefreshUseCase.name, () => {
     expect(result).toEqual({ updated: [1, 2, 3], failed: [] });
   });
 
-  it('fails pairs backend_error without a Steam request when the circuit gave up', async () => {
-    const { useCase, requests, circuit } = world();
-    circuit.whenFetchAllowed.mockResolvedValue(false);
+  it('fails the whole task, not its pairs, when something other than Steam fails (Redis gone)', async () => {
+    const { useCase } = world({ rules: { breaks: ({ country }) => country === 'GB' } });
 
-    const result = await useCase.execute({ appIds: [1, 2], countries: ['DE'] }, run());
+    await expect(useCase.execute({ appIds: range(1, 10), countries: ['DE', 'GB'] }, run())).rejects.toThrow(
+      'Connection is closed.',
+    );
+  });
 
-    expect(requests).toHaveLength(0);
-    expect(result.failed).toEqual([
-      { appId: 1, countries: ['DE'], reason: 'backend_error' },
-      { appId: 2, countries: ['DE'], reason: 'backend_error' },
-    ]);
+  it('stops when its task is stopped, with the reason, taking no further chunk', async () => {
+    const stop = new AbortController();
+    const stopAt201 = (_appId: number, { appIds }: AppPricesRequest) => {
+      if (appIds[0] === 201) stop.abort(new Error('channel lost'));
+      return false;
+    };
+    const { useCase, requests } = world({ rules: { lacks: stopAt201 } });
+
+    await expect(useCase.execute({ appIds: range(1, 1000), countries: ['DE'] }, run(stop.signal))).rejects.toThrow(
+      'channel lost',
+    );
+    expect(requests.length).toBeLessThan(10);
   });
 });
