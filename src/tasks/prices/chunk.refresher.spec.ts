@@ -17,7 +17,11 @@ const UNPRICED: PriceQuote = { available: true, isFree: null, price: null };
 /** A ChunkRefresher over a stub source answering `answer(appIds)` (or throwing what it returns). */
 function refresher(
   answer: (appIds: number[]) => ChunkAnswer | Error,
-  options: { backendFails?: (record: AppCountryPriceRecord) => Error | undefined; fetchAllowed?: boolean } = {},
+  options: {
+    backendFails?: (record: AppCountryPriceRecord) => Error | undefined;
+    fetchAllowed?: boolean;
+    pushDelayMs?: number;
+  } = {},
 ) {
   const asked: number[][] = [];
   const source: PriceSource = {
@@ -32,6 +36,7 @@ function refresher(
   const pushed: AppCountryPriceRecord[] = [];
   const backend = {
     pushPrice: vi.fn(async (record: AppCountryPriceRecord) => {
+      if (options.pushDelayMs) await new Promise((resolve) => setTimeout(resolve, options.pushDelayMs));
       const failure = options.backendFails?.(record);
       if (failure) throw failure;
       pushed.push(record);
@@ -108,6 +113,17 @@ describe(ChunkRefresher.name, () => {
     );
     expect(await noCurrency.refresh([1, 2])).toEqual([{ appId: 2, countries: ['DE'], reason: 'steam_error' }]);
     expect(noCurrency.pushed.map((record) => record.appId)).toEqual([1]);
+  });
+
+  it('lets the pushes already sent finish before a failure of the task as a whole leaves the chunk', async () => {
+    let asks = 0;
+    const { refresh, pushed } = refresher(
+      (appIds) => (++asks === 1 ? answering((appId) => appId === 3)(appIds) : new Error('Connection is closed.')),
+      { pushDelayMs: 20 },
+    );
+
+    await expect(refresh([1, 2, 3])).rejects.toThrow('Connection is closed.');
+    expect(pushed.map((record) => record.appId)).toEqual([1, 2]);
   });
 
   it('reports what the backend said of a price it refused, and tells the circuit', async () => {

@@ -45,29 +45,35 @@ export class ChunkRefresher {
     const pushes: Promise<void>[] = [];
     // Parts still to ask, the next one last: the halves of a split, the apps an answer lacked.
     const parts = [apps];
-    for (let part = parts.pop(); part; part = parts.pop()) {
-      const asked = await this.ask(part, country, work);
-      if ('failed' in asked) {
-        for (const { appId } of part) work.report.fail(appId, country, asked.failed);
-      } else if ('split' in asked) {
-        parts.push(asked.split[1], asked.split[0]);
-      } else {
-        const again: ChunkApp[] = [];
-        for (const app of part) {
-          const quote = asked.answer.get(app.appId);
-          if (quote === undefined) {
-            const lacks = (lacked.get(app.appId) ?? 0) + 1;
-            lacked.set(app.appId, lacks);
-            if (lacks < this.maxAnswers) again.push(app);
-            else work.report.fail(app.appId, country, 'steam_error');
-          } else if (quote === 'steam_error') {
-            work.report.fail(app.appId, country, 'steam_error');
-          } else {
-            pushes.push(this.push(app, country, quote, asked.fetchedAt, work));
+    try {
+      for (let part = parts.pop(); part; part = parts.pop()) {
+        const asked = await this.ask(part, country, work);
+        if ('failed' in asked) {
+          for (const { appId } of part) work.report.fail(appId, country, asked.failed);
+        } else if ('split' in asked) {
+          parts.push(asked.split[1], asked.split[0]);
+        } else {
+          const again: ChunkApp[] = [];
+          for (const app of part) {
+            const quote = asked.answer.get(app.appId);
+            if (quote === undefined) {
+              const lacks = (lacked.get(app.appId) ?? 0) + 1;
+              lacked.set(app.appId, lacks);
+              if (lacks < this.maxAnswers) again.push(app);
+              else work.report.fail(app.appId, country, 'steam_error');
+            } else if (quote === 'steam_error') {
+              work.report.fail(app.appId, country, 'steam_error');
+            } else {
+              pushes.push(this.push(app, country, quote, asked.fetchedAt, work));
+            }
           }
+          if (again.length > 0) parts.push(again);
         }
-        if (again.length > 0) parts.push(again);
       }
+    } catch (error) {
+      // The pushes already sent finish first, so that what the backend accepted is recorded before the task lets go.
+      await Promise.allSettled(pushes);
+      throw error;
     }
     await Promise.all(pushes);
   }
