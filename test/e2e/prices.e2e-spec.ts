@@ -5,7 +5,7 @@ import { waitFor } from '../support/rmq';
 import { range } from '../support/shapes';
 import { expectedPriceBody, priceOverviewEntry, REAL_PRICE_BATCH } from '../support/steam-prices';
 import { LEAVE_OUT } from '../support/steam.stand-in';
-import { useWorld } from '../support/vitest-world';
+import { taskFailed, useWorld } from '../support/vitest-world';
 
 /**
  * `apps.prices` from appdetails (the default source): many apps per Steam
@@ -38,6 +38,13 @@ describe('apps.prices from appdetails', () => {
     for (const appId of Object.keys(REAL_PRICE_BATCH).map(Number)) {
       expect(priceOverviewEntry(appId, 'CZ')).toEqual(REAL_PRICE_BATCH[appId]);
     }
+  });
+
+  it('validates its data as apps.fetch does, and dead-letters what fails', async () => {
+    fixture.publishTask('apps.prices', { taskId: 'p-invalid', appIds: [620], countries: ['XX'] });
+
+    expect(await resultOf('p-invalid')).toEqual(taskFailed('p-invalid', 'apps.prices'));
+    expect(steam().priceRequests()).toHaveLength(0);
   });
 
   it('refreshes 250 apps × 3 countries with 9 Steam requests and pushes 750 prices as the contract says', async () => {
