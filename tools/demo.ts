@@ -1,9 +1,10 @@
 /**
  * `npm run demo`: the whole flow on one machine with only RabbitMQ and Redis.
- * Starts stand-ins for Steam (real answers from test/fixtures/steam), the auth
- * server and the backend, starts the built worker (`node dist/main.js`),
- * publishes one task of each type as the orchestrator would, prints what the
- * orchestrator receives and what the backend stored, then stops the worker
+ * Starts stand-ins for Steam (real answers from test/fixtures/steam, each
+ * country in its own currency), the auth server and the backend, starts the
+ * built worker (`node dist/main.js`), publishes one task of each type as the
+ * orchestrator would, prints what the orchestrator receives, what the backend
+ * stored and the Steam requests each kind of task took, then stops the worker
  * with SIGTERM and exits.
  */
 import Redis from 'ioredis';
@@ -12,12 +13,19 @@ import { RabbitProbe, waitFor } from '../test/support/rmq';
 import { isolatedNames, startStandIns, testEnvironment } from '../test/support/worker.harness';
 import { spawnWorker } from '../test/support/worker.process';
 
+/** Steam's real price batch: priced, free, discounted, free, unknown. */
+const PRICE_APPS = [620, 570, 1174180, 323180, 999999999];
+
 const TASKS = [
   { pattern: 'apps.list', data: { taskId: 'demo-list' } },
   { pattern: 'app.fetch', data: { taskId: 'demo-one', appId: 620, country: 'de' } },
   {
     pattern: 'apps.fetch',
     data: { taskId: 'demo-batch', appIds: [620, 323180, 999999999], countries: ['us', 'de', 'jp'] },
+  },
+  {
+    pattern: 'apps.prices',
+    data: { taskId: 'demo-prices', appIds: PRICE_APPS, countries: ['us', 'de', 'jp'] },
   },
 ];
 
@@ -69,6 +77,24 @@ async function main(): Promise<void> {
           currency: data?.price_overview?.currency ?? '',
         };
       }),
+    );
+    console.log('\nThe backend stored these prices (apps.prices):');
+    console.table(
+      [...standIns.backend.storedPrices.values()].map(({ appId, country, available, isFree, price }) => ({
+        appId,
+        country,
+        available,
+        isFree,
+        price: (price?.finalFormatted as string | undefined) ?? '',
+        currency: (price?.currency as string | undefined) ?? '',
+        discount: price?.discountPercent ? `${price.discountPercent as number} %` : '',
+      })),
+    );
+    const details = standIns.steam.appDetailsRequests.length;
+    const prices = standIns.steam.priceRequests().length;
+    console.log(
+      `Steam requests: app.fetch + apps.fetch took ${details} for ${1 + 3 * 3} pairs (one per pair); ` +
+        `apps.prices took ${prices} for ${PRICE_APPS.length * 3} pairs (one per country, many apps each).`,
     );
     const times = standIns.steam.arrivalTimes;
     console.log(

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { WorkerConfig } from '../config/worker-config';
 import { BackendCircuit } from './backend.circuit';
-import type { AppCountryRecord, BackendClient } from './backend.client';
+import type { AppCountryPriceRecord, AppCountryRecord, BackendClient } from './backend.client';
 import { BackendCircuitOpenError, BackendError } from './backend.errors';
 
 const FAILURES = 3;
@@ -11,12 +11,13 @@ const GIVE_UP_MS = 10_000;
 
 const record: AppCountryRecord = { appId: 620, country: 'DE', available: true, details: {}, fetchedAt: '2026-01-01' };
 
-function circuitWith(backend: Partial<Record<'push' | 'probeAuth', () => Promise<void>>>) {
+function circuitWith(backend: Partial<Record<'push' | 'pushPrice' | 'probeAuth', () => Promise<void>>>) {
   const config = {
     backend: { circuit: { failures: FAILURES, probeMs: PROBE_MS, giveUpMs: GIVE_UP_MS } },
   } as WorkerConfig;
   const stub = {
     push: vi.fn(backend.push ?? (() => Promise.resolve())),
+    pushPrice: vi.fn(backend.pushPrice ?? (() => Promise.resolve())),
     probeAuth: vi.fn(backend.probeAuth ?? (() => Promise.resolve())),
   };
   const circuit = new BackendCircuit(stub as unknown as BackendClient, config);
@@ -80,6 +81,27 @@ describe(BackendCircuit.name, () => {
     expect(circuit.isOpen).toBe(false);
     expect(circuit.openSignal.aborted).toBe(false);
     expect(stub.probeAuth).not.toHaveBeenCalled();
+  });
+
+  it('probes with a price push when a price record was the one that failed', async () => {
+    vi.useFakeTimers();
+    const { circuit, stub } = circuitWith({ pushPrice: () => Promise.resolve() });
+    const price: AppCountryPriceRecord = {
+      appId: 620,
+      country: 'DE',
+      available: true,
+      isFree: null,
+      price: null,
+      source: 'appdetails',
+      fetchedAt: '2026-01-01',
+    };
+    for (let i = 0; i < FAILURES; i++) circuit.recordFailure(BackendError.transient('Backend answered 503'), price);
+
+    await vi.advanceTimersByTimeAsync(PROBE_MS);
+
+    expect(stub.pushPrice).toHaveBeenCalledWith(price);
+    expect(stub.push).not.toHaveBeenCalled();
+    expect(circuit.isOpen).toBe(false);
   });
 
   it('probes with a token request while the auth server refuses the credentials', async () => {

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { linkedSignal } from '../common/linked-signal';
 import { sleep } from '../common/sleep';
 import { WorkerConfig } from '../config/worker-config';
-import { AppCountryRecord, BackendClient } from './backend.client';
+import { AppCountryPriceRecord, AppCountryRecord, BackendClient, isPriceRecord } from './backend.client';
 import { BackendCircuitOpenError, BackendError } from './backend.errors';
 
 /**
@@ -51,11 +51,14 @@ export class BackendCircuit implements OnApplicationShutdown {
   }
 
   /** A push failed; only `backend_error` counts towards opening the circuit. */
-  recordFailure(error: BackendError, record: AppCountryRecord): void {
+  recordFailure(error: BackendError, record: AppCountryRecord | AppCountryPriceRecord): void {
     if (error.reason !== 'backend_error') return this.recordSuccess();
     this.consecutiveFailures++;
     if (this.open || this.consecutiveFailures < this.config.backend.circuit.failures) return;
-    const probe = error.origin === 'auth' ? () => this.backend.probeAuth() : () => this.backend.push(record);
+    const probe =
+      error.origin === 'auth'
+        ? () => this.backend.probeAuth()
+        : () => (isPriceRecord(record) ? this.backend.pushPrice(record) : this.backend.push(record));
     let close!: () => void;
     const closed = new Promise<void>((resolve) => (close = resolve));
     this.open = { since: Date.now(), probe, closed, close };

@@ -11,7 +11,7 @@ import { maxInSlidingWindow, RecordedRequest, Reply } from '../../test/support/h
 import type { RetryPolicy, WorkerConfig } from '../config/worker-config';
 import { AuthInterceptor } from './auth/auth.interceptor';
 import { TokenProvider } from './auth/token.provider';
-import { AppCountryRecord, BackendClient } from './backend.client';
+import { AppCountryPriceRecord, AppCountryRecord, BackendClient } from './backend.client';
 import { BackendError } from './backend.errors';
 
 const MAX_ATTEMPTS = 3;
@@ -108,6 +108,33 @@ describe(BackendClient.name, () => {
     expect(bearerOf(request!)).toBe(`Bearer ${auth.issued[0]}`);
     expect(JSON.parse(request!.body)).toEqual(pushed);
     expect(backend.stored.get('620/DE')).toEqual(pushed);
+  });
+
+  it('puts a price to /apps/<id>/countries/<CC>/price, and the backend keeps it beside the details', async () => {
+    const { client } = makeClient();
+    const price: AppCountryPriceRecord = {
+      appId: 620,
+      country: 'DE',
+      available: true,
+      isFree: false,
+      price: {
+        currency: 'EUR',
+        initial: 975,
+        final: 975,
+        discountPercent: 0,
+        initialFormatted: '',
+        finalFormatted: '9,75€',
+      },
+      source: 'appdetails',
+      fetchedAt: '2026-03-01T12:00:00.000Z',
+    };
+
+    await client.pushPrice(price);
+
+    expect(puts().map((request) => request.url.pathname)).toEqual(['/apps/620/countries/DE/price']);
+    expect(bearerOf(puts()[0]!)).toBe(`Bearer ${auth.issued[0]}`);
+    expect(backend.storedPrices.get('620/DE')).toEqual(price);
+    expect(backend.stored.has('620/DE')).toBe(false);
   });
 
   it('shares one token between all its pushes', async () => {

@@ -18,11 +18,34 @@ export interface AppCountryRecord {
   fetchedAt: string;
 }
 
+/** A price as the backend takes it (docs/contract.md#price-push): amounts in the currency's minor units. */
+export interface AppCountryPriceRecord {
+  appId: number;
+  country: string;
+  available: boolean;
+  isFree: boolean | null;
+  price: {
+    currency: string;
+    initial: number;
+    final: number;
+    discountPercent: number;
+    initialFormatted: string;
+    finalFormatted: string;
+    discountEndsAt?: string;
+  } | null;
+  source: 'appdetails' | 'storebrowse';
+  fetchedAt: string;
+}
+
+export function isPriceRecord(record: AppCountryRecord | AppCountryPriceRecord): record is AppCountryPriceRecord {
+  return 'source' in record;
+}
+
 /**
- * The backend API: one idempotent PUT per (app, country). At most
- * BACKEND_CONCURRENCY pushes run at once in this process, whatever the number
- * of tasks; transient failures are retried with backoff. Each PUT is bounded
- * whole, headers to last byte, by BACKEND_TIMEOUT_MS.
+ * The backend API: one idempotent PUT per (app, country), of its details or
+ * of its price. At most BACKEND_CONCURRENCY pushes run at once in this
+ * process, whatever the number of tasks; transient failures are retried with
+ * backoff. Each PUT is bounded whole, headers to last byte, by BACKEND_TIMEOUT_MS.
  */
 @Injectable()
 export class BackendClient {
@@ -43,9 +66,18 @@ export class BackendClient {
    * answer decides whether the pair counts as accepted when the task resumes.
    */
   push(record: AppCountryRecord, signal?: AbortSignal): Promise<void> {
+    return this.putWithRetries(`/apps/${record.appId}/countries/${record.country}`, record, signal);
+  }
+
+  /** As {@link push}, for a price: the same auth, retries, concurrency and failures. */
+  pushPrice(record: AppCountryPriceRecord, signal?: AbortSignal): Promise<void> {
+    return this.putWithRetries(`/apps/${record.appId}/countries/${record.country}/price`, record, signal);
+  }
+
+  private putWithRetries(path: string, record: object, signal?: AbortSignal): Promise<void> {
     // A slot is held per attempt, not across backoff waits.
     return retryWithBackoff(
-      () => this.slots(() => (signal?.aborted ? Promise.reject(signal.reason) : this.put(record))),
+      () => this.slots(() => (signal?.aborted ? Promise.reject(signal.reason) : this.put(path, record))),
       this.config.backend.retry,
       (error) => error instanceof BackendError && error.transient,
       signal,
@@ -61,8 +93,8 @@ export class BackendClient {
     await this.tokens.renew();
   }
 
-  private async put(record: AppCountryRecord): Promise<void> {
-    const url = `${this.config.backend.url}/apps/${record.appId}/countries/${record.country}`;
+  private async put(path: string, record: object): Promise<void> {
+    const url = `${this.config.backend.url}${path}`;
     const { timeoutMs } = this.config.backend;
     // The token first (the interceptor then finds it cached), so that the bound
     // below times the PUT alone: a slow auth server fails as the auth server

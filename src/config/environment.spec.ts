@@ -241,3 +241,37 @@ describe('STEAM_PROXIES and STEAM_DIRECT', () => {
     ).toBe(false);
   });
 });
+
+describe('STEAM_PRICE_SOURCE and STEAM_PRICE_BATCH', () => {
+  const prices = (env: Record<string, string>) =>
+    toWorkerConfig(validateEnvironment({ ...REQUIRED, ...env })).steam.prices;
+
+  it('reads prices from appdetails, 100 apps a request, unless told', () => {
+    expect(prices({})).toEqual({ source: 'appdetails', batch: 100 });
+  });
+
+  it('asks GetItems 400 apps a request by default', () => {
+    expect(prices({ STEAM_PRICE_SOURCE: 'storebrowse' })).toEqual({ source: 'storebrowse', batch: 400 });
+  });
+
+  it.each([
+    ['appdetails', '1000', '1001'],
+    ['storebrowse', '400', '401'],
+  ])('bounds the batch of %s by its source: %s is the most', (source, highest, above) => {
+    expect(prices({ STEAM_PRICE_SOURCE: source, STEAM_PRICE_BATCH: highest })).toEqual({
+      source,
+      batch: Number(highest),
+    });
+    for (const value of [above, '0', 'ten']) {
+      const error = configError({ ...REQUIRED, STEAM_PRICE_SOURCE: source, STEAM_PRICE_BATCH: value });
+      expect(error.variable).toBe('STEAM_PRICE_BATCH');
+      expect(error.message).not.toContain(value);
+    }
+  });
+
+  it('refuses a source it does not know, naming the variable but not the value', () => {
+    const error = configError({ ...REQUIRED, STEAM_PRICE_SOURCE: 'scraper' });
+    expect(error.variable).toBe('STEAM_PRICE_SOURCE');
+    expect(error.message).not.toContain('scraper');
+  });
+});

@@ -19,6 +19,7 @@ import {
 
 import { APP_IDS_HARD_CAP } from '../tasks/dto/task.dto';
 import { ConfigError } from './config.errors';
+import { PRICE_BATCH, PRICE_SOURCES, PriceSource } from './price-source';
 import { parseProxies } from './proxies';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -107,6 +108,10 @@ export class Environment {
   @IsOptional() @IsString() STEAM_PROXIES?: string;
   /** Pairs of one batch that are between "queued for Steam" and "pushed" at once. */
   @Count(4096) STEAM_FEED_WINDOW = 32;
+  @IsIn(PRICE_SOURCES, { message: `must be one of ${PRICE_SOURCES.join(', ')}` })
+  STEAM_PRICE_SOURCE: PriceSource = 'appdetails';
+  /** Apps per price request; its default and its most depend on STEAM_PRICE_SOURCE (see validateEnvironment). */
+  @IsOptional() @Count() STEAM_PRICE_BATCH?: number;
 
   @Url(['http', 'https']) @Required() BACKEND_URL!: string;
   @Time() BACKEND_TIMEOUT_MS = 10000;
@@ -141,6 +146,13 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
   if (error) {
     const problem = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
     throw new ConfigError(error.property, problem);
+  }
+  const { max } = PRICE_BATCH[env.STEAM_PRICE_SOURCE];
+  if (env.STEAM_PRICE_BATCH !== undefined && env.STEAM_PRICE_BATCH > max) {
+    throw new ConfigError(
+      'STEAM_PRICE_BATCH',
+      `must be an integer in 1..${max} for STEAM_PRICE_SOURCE=${env.STEAM_PRICE_SOURCE}`,
+    );
   }
   const proxies = parseProxies(env.STEAM_PROXIES);
   if (!env.STEAM_DIRECT && proxies.length === 0) {

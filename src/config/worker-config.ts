@@ -1,4 +1,5 @@
 import { Environment, LogLevel, validateEnvironment } from './environment';
+import { PRICE_BATCH, PriceSource } from './price-source';
 import { parseProxies, ProxyConfig } from './proxies';
 
 export interface RetryPolicy {
@@ -46,6 +47,8 @@ export abstract class WorkerConfig {
     proxies: ProxyConfig[];
     feedWindow: number;
     retry: RetryPolicy;
+    /** Where apps.prices reads prices, and how many apps one request asks (docs/contract.md#prices). */
+    prices: { source: PriceSource; batch: number };
   };
   abstract readonly backend: {
     url: string;
@@ -106,6 +109,10 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
         baseDelayMs: env.STEAM_BACKOFF_MS,
         maxDelayMs: MAX_BACKOFF_MS,
         jitter: BACKOFF_JITTER,
+      },
+      prices: {
+        source: env.STEAM_PRICE_SOURCE,
+        batch: env.STEAM_PRICE_BATCH ?? PRICE_BATCH[env.STEAM_PRICE_SOURCE].default,
       },
     },
     backend: {

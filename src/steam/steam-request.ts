@@ -1,10 +1,10 @@
 import type { SteamFailure } from './steam.errors';
 
 /**
- * The requests the Steam queue carries, one HTTP call each. New kinds (for
- * instance multi-app price requests) are added here and in SteamClient.
+ * The requests the Steam queue carries, one HTTP call each. New kinds are
+ * added here and in SteamClient.
  */
-export type SteamRequest = AppDetailsRequest | AppListPageRequest;
+export type SteamRequest = AppDetailsRequest | AppListPageRequest | AppPricesRequest | StoreItemsRequest;
 
 export interface AppDetailsRequest {
   kind: 'appdetails';
@@ -31,7 +31,71 @@ export interface AppListPage {
   nextAppId?: number;
 }
 
-export type SteamResult<R extends SteamRequest> = R extends AppDetailsRequest ? AppDetails : AppListPage;
+/**
+ * The prices of several apps in one country from the store: appdetails with
+ * `filters=price_overview` (docs/contract.md#prices).
+ */
+export interface AppPricesRequest {
+  kind: 'appprices';
+  appIds: number[];
+  country: string;
+}
+
+/**
+ * Several apps' store items in one country from the Web API:
+ * IStoreBrowseService/GetItems (docs/contract.md#prices).
+ */
+export interface StoreItemsRequest {
+  kind: 'storeitems';
+  appIds: number[];
+  country: string;
+}
+
+/** A price as Steam gives it; amounts are integers in the currency's minor units. */
+export interface SteamPrice {
+  currency: string;
+  /** Before the discount; equal to `final` when there is none. */
+  initial: number;
+  final: number;
+  discountPercent: number;
+  /** `""` when there is no discount, as appdetails writes it. */
+  initialFormatted: string;
+  finalFormatted: string;
+  /** ISO 8601, only when Steam names the end of the discount (GetItems does). */
+  discountEndsAt?: string;
+}
+
+/** What Steam says of one app's price in one country. */
+export interface PriceQuote<Price = SteamPrice> {
+  available: boolean;
+  /** `null` when the answer cannot tell free from unpriced (appdetails' empty `data`). */
+  isFree: boolean | null;
+  /** `null` when the app is free, has no price, or is not available. */
+  price: Price | null;
+}
+
+/** GetItems names no currency: the caller knows the country's. */
+export type StoreItemQuote = PriceQuote<Omit<SteamPrice, 'currency'>>;
+
+/**
+ * One quote per app asked, in the order asked; `null` for an app the answer
+ * lacks or garbles (a transient failure of that app alone).
+ */
+export interface AppPrices {
+  quotes: (PriceQuote | null)[];
+}
+
+export interface StoreItems {
+  quotes: (StoreItemQuote | null)[];
+}
+
+export type SteamResult<R extends SteamRequest> = R extends AppDetailsRequest
+  ? AppDetails
+  : R extends AppPricesRequest
+    ? AppPrices
+    : R extends StoreItemsRequest
+      ? StoreItems
+      : AppListPage;
 
 /**
  * What a Steam job resolves with, through Redis: the answer, Steam's failure
@@ -42,7 +106,31 @@ export type SteamOutcome<T = unknown> =
   { ok: true; value: T } | { ok: false; failure: SteamFailure } | { ok: false; withdrawn: true };
 
 export function describeRequest(request: SteamRequest): string {
-  return request.kind === 'appdetails'
-    ? `appdetails ${request.appId}/${request.country}`
-    : `applist after ${request.lastAppId}`;
+  switch (request.kind) {
+    case 'appdetails':
+      return `appdetails ${request.appId}/${request.country}`;
+    case 'applist':
+      return `applist after ${request.lastAppId}`;
+    case 'appprices':
+    case 'storeitems':
+      return `${request.kind} of ${request.appIds.length} app(s) from ${request.appIds[0]}/${request.country}`;
+  }
+}
+
+/**
+ * Which Steam budget a request spends: the store's (`STEAM_STORE_URL`) or the
+ * Web API's (`STEAM_API_URL`), which Steam limits apart (docs/contract.md#prices,
+ * #planned: two budgets per egress). The limiter reads it; the request kinds say it.
+ */
+export type SteamBudget = 'store' | 'api';
+
+export function budgetOf(request: SteamRequest): SteamBudget {
+  switch (request.kind) {
+    case 'appdetails':
+    case 'appprices':
+      return 'store';
+    case 'applist':
+    case 'storeitems':
+      return 'api';
+  }
 }

@@ -7,6 +7,7 @@ import { describeNetworkError } from '../common/network-error';
 import { WorkerConfig } from '../config/worker-config';
 import type { Egress } from './egress/egress';
 import {
+  SteamBadRequestError,
   SteamEgressError,
   SteamKeyRefusedError,
   SteamPermanentError,
@@ -14,8 +15,11 @@ import {
   SteamTransientError,
   asSteamError,
 } from './steam.errors';
-import type { AppDetails, AppListPage, SteamRequest } from './steam-request';
+import type { AppDetails, AppListPage, AppPrices, StoreItems, SteamRequest } from './steam-request';
 import { GatedCall, SteamCallOptions } from './gated.call';
+import { readPriceOverviews } from './prices/price-overview.reader';
+import { readStoreItems } from './prices/store-items.reader';
+import { storeItemsUrl } from './prices/store-items.query';
 
 const APP_LIST_PAGE_SIZE = 50_000;
 /** Through a proxy, these mean the proxy (not Steam) could not be used. */
@@ -43,10 +47,21 @@ export class SteamClient {
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
   ) {}
 
-  async call(request: SteamRequest, egress: Egress, options?: SteamCallOptions): Promise<AppDetails | AppListPage> {
-    return request.kind === 'appdetails'
-      ? this.appDetails(request.appId, request.country, egress, options)
-      : this.appListPage(request.lastAppId, egress, options);
+  async call(
+    request: SteamRequest,
+    egress: Egress,
+    options?: SteamCallOptions,
+  ): Promise<AppDetails | AppListPage | AppPrices | StoreItems> {
+    switch (request.kind) {
+      case 'appdetails':
+        return this.appDetails(request.appId, request.country, egress, options);
+      case 'applist':
+        return this.appListPage(request.lastAppId, egress, options);
+      case 'appprices':
+        return this.appPrices(request.appIds, request.country, egress, options);
+      case 'storeitems':
+        return this.storeItems(request.appIds, request.country, egress, options);
+    }
   }
 
   async appDetails(appId: number, country: string, egress: Egress, options?: SteamCallOptions): Promise<AppDetails> {
@@ -65,6 +80,33 @@ export class SteamClient {
     return entry.success === true
       ? { available: true, details: entry.data ?? null }
       : { available: false, details: null };
+  }
+
+  /** Several apps' prices in one store request; several ids work only with this filter. */
+  async appPrices(appIds: number[], country: string, egress: Egress, options?: SteamCallOptions): Promise<AppPrices> {
+    const params = { appids: appIds.join(','), cc: country, filters: 'price_overview' };
+    const response = await this.get(`${this.config.steam.storeUrl}/api/appdetails`, params, egress, options);
+    if (response.status === 403) {
+      throw new SteamRateLimitedError('Steam store answered 403 (IP blocked)', this.retryAfterMs(response));
+    }
+    if (response.status === 400)
+      throw new SteamBadRequestError(`Steam appdetails answered 400 to ${appIds.length} app(s)`);
+    this.throwUnlessOk(response, 'appdetails prices');
+    return readPriceOverviews(response.data, appIds);
+  }
+
+  /** Several apps' store items from the Web API; GetItems takes no key and names no currency. */
+  async storeItems(appIds: number[], country: string, egress: Egress, options?: SteamCallOptions): Promise<StoreItems> {
+    const { apiUrl, language } = this.config.steam;
+    const response = await this.get(storeItemsUrl(apiUrl, { appIds, country, language }), {}, egress, options);
+    // Not a key problem (it takes none): a block, cooled like a 429 (docs/contract.md#prices).
+    if (response.status === 403) {
+      throw new SteamRateLimitedError('Steam GetItems answered 403', this.retryAfterMs(response));
+    }
+    if (response.status === 400)
+      throw new SteamBadRequestError(`Steam GetItems answered 400 to ${appIds.length} app(s)`);
+    this.throwUnlessOk(response, 'GetItems');
+    return readStoreItems(response.data, appIds);
   }
 
   async appListPage(lastAppId: number, egress: Egress, options?: SteamCallOptions): Promise<AppListPage> {

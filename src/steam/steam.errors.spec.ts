@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   asSteamError,
   fromOutcome,
+  SteamBadRequestError,
   SteamEgressError,
   SteamError,
   SteamFailureAction,
@@ -21,6 +22,7 @@ describe(steamFailureAction.name, () => {
     { kind: 'rate_limited', action: { retry: true, pauseEgress: 'cooling', usesAttempt: true } },
     { kind: 'egress_failed', action: { retry: true, pauseEgress: 'failing', usesAttempt: false } },
     { kind: 'permanent', action: { retry: false, usesAttempt: true } },
+    { kind: 'bad_request', action: { retry: false, usesAttempt: true } },
     { kind: 'key_refused', action: { retry: false, usesAttempt: true } },
   ])(
     '$kind: retry $action.retry, egress $action.pauseEgress, uses an attempt $action.usesAttempt',
@@ -40,6 +42,7 @@ describe(fromOutcome.name, () => {
     [new SteamRateLimitedError('Steam appdetails answered 429', 1000), SteamRateLimitedError],
     [new SteamEgressError('Proxy 10.0.0.1:3128 failed'), SteamEgressError],
     [new SteamPermanentError('Steam appdetails answered 400'), SteamPermanentError],
+    [new SteamBadRequestError('Steam appdetails prices answered 400'), SteamBadRequestError],
     [new SteamKeyRefusedError('Steam refused STEAM_API_KEY (403)'), SteamKeyRefusedError],
   ])('rebuilds the class the processor classified: %s', (error, errorClass) => {
     // Through Redis and back, as Bull carries it.

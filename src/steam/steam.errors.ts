@@ -19,7 +19,8 @@ export interface SteamFailure {
   message: string;
 }
 
-export type SteamFailureKind = 'transient' | 'rate_limited' | 'egress_failed' | 'permanent' | 'key_refused';
+export type SteamFailureKind =
+  'transient' | 'rate_limited' | 'egress_failed' | 'permanent' | 'bad_request' | 'key_refused';
 
 /** 5xx, a `null` body, a timeout, a reset: worth another attempt after a backoff. */
 export class SteamTransientError extends SteamError {
@@ -55,6 +56,17 @@ export class SteamEgressError extends SteamError {
 export class SteamPermanentError extends SteamError {
   override readonly name = 'SteamPermanentError';
   readonly kind = 'permanent';
+}
+
+/**
+ * A multi-app price request answered 400 (body `null`): Steam refused it as
+ * malformed, which for a valid request means too long. Permanent for this
+ * request; its caller splits a chunk of several apps in two
+ * (docs/contract.md#prices).
+ */
+export class SteamBadRequestError extends SteamError {
+  override readonly name = 'SteamBadRequestError';
+  readonly kind = 'bad_request';
 }
 
 /** `STEAM_API_URL` answered 403: the key is wrong. Permanent, no cooldown. */
@@ -93,6 +105,7 @@ export function steamFailureAction(kind: SteamFailureKind): SteamFailureAction {
     case 'egress_failed':
       return { retry: true, pauseEgress: 'failing', usesAttempt: false };
     case 'permanent':
+    case 'bad_request':
     case 'key_refused':
       return { retry: false, usesAttempt: true };
   }
@@ -143,6 +156,8 @@ export function fromOutcome<T>(outcome: SteamOutcome<T>): T {
       throw new SteamEgressError(message);
     case 'permanent':
       throw new SteamPermanentError(message);
+    case 'bad_request':
+      throw new SteamBadRequestError(message);
     case 'key_refused':
       throw new SteamKeyRefusedError(message);
   }

@@ -8,6 +8,7 @@ import type { TaskContext } from '../rabbit/task.context';
 import type { InvalidTaskData } from '../rabbit/task-envelope';
 import { AppListUseCase } from './use-cases/app-list.use-case';
 import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
+import { PriceRefreshUseCase } from './use-cases/price-refresh.use-case';
 
 /**
  * One handler per task type. Each names its DTO and use case; the runner
@@ -19,6 +20,7 @@ export class TasksController {
     private readonly runner: TaskRunner,
     private readonly appList: AppListUseCase,
     private readonly batch: BatchFetchUseCase,
+    private readonly prices: PriceRefreshUseCase,
   ) {}
 
   @MessagePattern('apps.list')
@@ -37,6 +39,12 @@ export class TasksController {
   @MessagePattern('apps.fetch')
   appsFetch(@Payload() data: unknown, @Ctx() context: TaskContext): Promise<void> {
     return this.runner.run(context, data, { dto: AppsFetchDto, execute: (dto, run) => this.batch.execute(dto, run) });
+  }
+
+  /** Validated like apps.fetch: the same lists, the same bounds. */
+  @MessagePattern('apps.prices')
+  appsPrices(@Payload() data: unknown, @Ctx() context: TaskContext): Promise<void> {
+    return this.runner.run(context, data, { dto: AppsFetchDto, execute: (dto, run) => this.prices.execute(dto, run) });
   }
 
   @MessagePattern(INVALID_TASK_PATTERN)

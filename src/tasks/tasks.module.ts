@@ -4,6 +4,7 @@ import { BackendModule } from '../backend/backend.module';
 import { RabbitModule } from '../rabbit/rabbit.module';
 import { SteamModule } from '../steam/steam.module';
 import { CrashLoopGuard } from './crash-loop.guard';
+import { CountryCurrencyStore } from './prices/country-currency.store';
 import { InFlightTasks } from './in-flight.tasks';
 import { TaskProgressStore } from './progress/task-progress.store';
 import { TaskRunner } from './task.runner';
@@ -11,6 +12,7 @@ import { TaskShutdown } from './task.shutdown';
 import { TasksController } from './tasks.controller';
 import { AppListUseCase } from './use-cases/app-list.use-case';
 import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
+import { PriceRefreshUseCase } from './use-cases/price-refresh.use-case';
 
 @Module({
   imports: [RabbitModule, SteamModule, BackendModule],
@@ -21,6 +23,8 @@ import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
     TaskShutdown,
     AppListUseCase,
     BatchFetchUseCase,
+    PriceRefreshUseCase,
+    CountryCurrencyStore,
     TaskProgressStore,
     CrashLoopGuard,
   ],

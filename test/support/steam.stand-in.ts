@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { HttpStandIn, RecordedRequest, Reply } from './http-stand-in';
 import { projectRoot } from './project-root';
+import { priceOverview, priceOverviewEntry, readStoreItemsInput, storeItem } from './steam-prices';
 
 const SAMPLES = join(projectRoot(), 'test', 'fixtures', 'steam');
 
@@ -13,7 +14,7 @@ function sample(name: string): Record<string, { success: boolean; data?: Record<
 /** Real appdetails answers (Portal 2, priced; its soundtrack, free) used as templates. */
 const PRICED = sample('appdetails_620_full_priced_cc-cz.json')['620']!.data!;
 const FREE = sample('appdetails_323180_full_free_music_cc-cz.json')['323180']!.data!;
-const CURRENCY: Record<string, string> = { US: 'USD', GB: 'GBP', JP: 'JPY', PL: 'PLN', BR: 'BRL' };
+const STORE_ITEMS_PATH = '/IStoreBrowseService/GetItems/v1/';
 
 export interface AppDetailsCall {
   appId: number;
@@ -23,26 +24,77 @@ export interface AppDetailsCall {
   request: RecordedRequest;
 }
 
+/** One request for several apps' prices: appdetails with `filters=price_overview`, or GetItems. */
+export interface PriceCall {
+  source: 'appdetails' | 'storebrowse';
+  appIds: number[];
+  country: string;
+  request: RecordedRequest;
+}
+
+/** One app of a price answer; `attempt` counts the price requests that asked for it in that country. */
+export interface PriceEntryCall {
+  source: 'appdetails' | 'storebrowse';
+  appId: number;
+  country: string;
+  attempt: number;
+}
+
+/** Returned by `priceEntry` to leave an app out of an answer. */
+export const LEAVE_OUT = Symbol('leave the app out');
+
 /**
  * Stands in for store.steampowered.com and api.steampowered.com, answering
  * like the real ones (shapes from test/fixtures/steam). 620 is Portal 2 and
  * 323180 its free soundtrack, as Steam answers them; other apps whose id ends
  * in 0 are free, ids ≥ 900,000,000 are unknown (`success: false`), the rest
- * are priced in the country's currency. `script` overrides an answer (429, 5xx,
- * `null`, resets, slowness) for the tests.
+ * are priced in the country's currency. Prices of several apps (appdetails
+ * with `filters=price_overview`, GetItems) follow steam-prices.ts. `script`
+ * overrides an answer (429, 5xx, `null`, resets, slowness) for the tests.
  */
 export class SteamStandIn extends HttpStandIn {
   /** Return a reply to override the normal answer, or undefined. */
   script?: (call: AppDetailsCall) => Reply | undefined;
+  /** Return a reply to override a whole price request's answer, or undefined. */
+  priceScript?: (call: PriceCall) => Reply | undefined;
+  /**
+   * Per app of a price answer: {@link LEAVE_OUT} leaves it out (GetItems, which
+   * lists every id asked, answers `{}` at its place), any other value replaces
+   * its entry (a garbled one, say), undefined answers it normally.
+   */
+  priceEntry?: (call: PriceEntryCall) => unknown;
+  /** Price requests for more apps than this are answered 400 (body `null`), as Steam answers one too long. */
+  maxChunk = Number.POSITIVE_INFINITY;
   /** App IDs GetAppList pages through. */
   appList: number[] = [];
   pageSize = 50_000;
   /** The key GetAppList accepts; any other key gets a 403 page. */
   apiKey = 'test-steam-key';
   private readonly attempts = new Map<string, number>();
+  private readonly priceAttempts = new Map<string, number>();
 
+  /** Requests for one app's full details (no `filters`). */
   get appDetailsRequests(): RecordedRequest[] {
-    return this.requests.filter((request) => request.url.pathname === '/api/appdetails');
+    return this.requests.filter(
+      (request) => request.url.pathname === '/api/appdetails' && !request.url.searchParams.has('filters'),
+    );
+  }
+
+  /** appdetails requests with `filters=price_overview` (several apps, or one to learn a currency), in `country` when given. */
+  priceRequests(country?: string): RecordedRequest[] {
+    return this.requests.filter(
+      (request) =>
+        request.url.pathname === '/api/appdetails' &&
+        request.url.searchParams.has('filters') &&
+        (country === undefined || request.url.searchParams.get('cc') === country),
+    );
+  }
+
+  /** GetItems requests, with the ids and country each asked for. */
+  get storeItemsRequests(): { appIds: number[]; country: string; request: RecordedRequest }[] {
+    return this.requests
+      .filter((request) => request.url.pathname === STORE_ITEMS_PATH)
+      .map((request) => ({ ...readStoreItemsInput(request), request }));
   }
 
   /** The appdetails requests for `appId` (in `country`, when given), in order. */
@@ -60,6 +112,10 @@ export class SteamStandIn extends HttpStandIn {
   }
 
   protected handle(request: RecordedRequest): Reply {
+    const params = request.url.searchParams;
+    const several = (params.get('appids') ?? '').includes(',');
+    if (request.url.pathname === '/api/appdetails' && (several || params.has('filters'))) return this.prices(request);
+    if (request.url.pathname === STORE_ITEMS_PATH) return this.storeItems(request);
     if (request.url.pathname === '/api/appdetails') return this.appDetails(request);
     if (request.url.pathname === '/IStoreService/GetAppList/v1/') return this.appListPage(request);
     return { status: 404, text: '<html>Not Found</html>' };
@@ -75,6 +131,50 @@ export class SteamStandIn extends HttpStandIn {
     if (scripted) return scripted;
     if (!Number.isInteger(appId) || appId <= 0 || !/^[A-Z]{2}$/.test(country)) return { status: 400, body: null };
     return { status: 200, body: { [appId]: appDetailsEntry(appId, country) } };
+  }
+
+  /** appdetails for several ids: only with `filters=price_overview`, as Steam (else 400, body `null`). */
+  private prices(request: RecordedRequest): Reply {
+    const params = request.url.searchParams;
+    const appIds = (params.get('appids') ?? '').split(',').map(Number);
+    const country = params.get('cc') ?? '';
+    const refused = params.get('filters') !== 'price_overview' || !this.fits(appIds, country);
+    if (refused) return { status: 400, body: null };
+    const scripted = this.priceScript?.({ source: 'appdetails', appIds, country, request });
+    if (scripted) return scripted;
+    const body: Record<string, unknown> = {};
+    for (const appId of appIds) {
+      const scripted = this.scriptedEntry('appdetails', appId, country);
+      const entry = scripted === undefined ? priceOverviewEntry(appId, country) : scripted;
+      if (entry !== LEAVE_OUT) body[appId] = entry;
+    }
+    return { status: 200, body };
+  }
+
+  /** GetItems: the items in the order asked, `appid` 0 for an app it does not list. */
+  private storeItems(request: RecordedRequest): Reply {
+    const { appIds, country } = readStoreItemsInput(request);
+    if (!this.fits(appIds, country)) return { status: 400, body: null };
+    const scripted = this.priceScript?.({ source: 'storebrowse', appIds, country, request });
+    if (scripted) return scripted;
+    const items = appIds.map((appId) => {
+      const scripted = this.scriptedEntry('storebrowse', appId, country);
+      if (scripted === LEAVE_OUT) return {};
+      return scripted === undefined ? storeItem(appId, country) : scripted;
+    });
+    return { status: 200, body: { response: { store_items: items } } };
+  }
+
+  private fits(appIds: number[], country: string): boolean {
+    const valid = appIds.every((appId) => Number.isInteger(appId) && appId > 0) && /^[A-Z]{2}$/.test(country);
+    return valid && appIds.length <= this.maxChunk;
+  }
+
+  private scriptedEntry(source: PriceEntryCall['source'], appId: number, country: string): unknown {
+    const key = `${appId}/${country}`;
+    const attempt = (this.priceAttempts.get(key) ?? 0) + 1;
+    this.priceAttempts.set(key, attempt);
+    return this.priceEntry?.({ source, appId, country, attempt });
   }
 
   private appListPage(request: RecordedRequest): Reply {
@@ -104,11 +204,15 @@ export class SteamStandIn extends HttpStandIn {
   }
 }
 
+/**
+ * The full appdetails entry of one app. One price per country (its regular
+ * price, steam-prices.ts) for every priced app, so that the bench can serve
+ * these answers from a template.
+ */
 export function appDetailsEntry(appId: number, country: string): { success: boolean; data?: Record<string, unknown> } {
   if (appId >= 900_000_000) return { success: false };
   if (appId === FREE.steam_appid) return { success: true, data: FREE };
-  const currency = CURRENCY[country] ?? 'EUR';
-  const price = { ...(PRICED.price_overview as object), currency };
+  const price = priceOverview('regular', country);
   if (appId === PRICED.steam_appid) return { success: true, data: { ...PRICED, price_overview: price } };
   if (appId % 10 === 0) return { success: true, data: { ...FREE, steam_appid: appId, name: `Free app ${appId}` } };
   return { success: true, data: { ...PRICED, steam_appid: appId, name: `App ${appId}`, price_overview: price } };

@@ -49,7 +49,9 @@ export class LeanSteamStandIn extends SteamStandIn {
     this.requests.length = 0;
     // Read by the bench when this stand-in runs in a process of its own (steam-server.ts).
     if (request.url.pathname === ARRIVALS_PATH) return { status: 200, body: this.arrivals.map(epochMs) };
-    if (request.url.pathname !== '/api/appdetails' || this.script) return super.handle(request);
+    // Price requests (`filters=price_overview`) are not full details: the stand-in answers them itself.
+    const details = request.url.pathname === '/api/appdetails' && !request.url.searchParams.has('filters');
+    if (!details || this.script) return super.handle(request);
     this.answered++;
     if (this.recordArrivals) this.arrivals.push(request.at);
     const appId = Number(request.url.searchParams.get('appids'));

@@ -39,6 +39,15 @@ describe(TaskProgressStore.name, () => {
     expect(other.wasAccepted(0)).toBe(false);
   });
 
+  it('starts afresh when the same taskId and lists come back as a price task', async () => {
+    const details = await store.open('t-5', [10], ['DE']);
+    await details.markAccepted(0);
+    const prices = await store.open('t-5', [10], ['DE'], 'prices');
+    expect(prices.wasAccepted(0)).toBe(false);
+    await prices.markAccepted(0);
+    expect((await store.open('t-5', [10], ['DE'], 'prices')).wasAccepted(0)).toBe(true);
+  });
+
   it('keeps its state for TASK_STATE_TTL_S after the last write', async () => {
     const progress = await store.open('t-3', [10], ['DE']);
     await progress.markAccepted(0);

@@ -58,11 +58,21 @@ export class TaskProgressStore {
     this.markAccepted = redis.script(MARK_ACCEPTED);
   }
 
-  async open(taskId: string, appIds: readonly number[], countries: readonly string[]): Promise<BatchProgress> {
+  /**
+   * `pushes` says what the task pushes per pair: a taskId reused for prices
+   * after details (or back) starts afresh, never skipping a price because its
+   * details were accepted.
+   */
+  async open(
+    taskId: string,
+    appIds: readonly number[],
+    countries: readonly string[],
+    pushes: 'details' | 'prices' = 'details',
+  ): Promise<BatchProgress> {
     const keys = [this.redis.key('task', taskId, 'accepted'), this.redis.key('task', taskId, 'shape')];
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify([appIds, countries]))
-      .digest('base64url');
+    // Details keep the fingerprint they always had, so that state written before prices existed still resumes.
+    const shape = pushes === 'details' ? [appIds, countries] : [appIds, countries, pushes];
+    const fingerprint = createHash('sha256').update(JSON.stringify(shape)).digest('base64url');
     const ttl = this.config.redis.taskStateTtlS;
     const bitmap = await this.openProgress(keys, fingerprint, ttl);
     return new BatchProgress((pair) => this.markAccepted(keys, pair, ttl), bitmap);

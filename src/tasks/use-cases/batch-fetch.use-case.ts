@@ -1,6 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { setMaxListeners } from 'node:events';
-import pMap from 'p-map';
 
 import { BackendCircuit } from '../../backend/backend.circuit';
 import { BackendClient } from '../../backend/backend.client';
@@ -10,14 +8,9 @@ import { linkedSignal } from '../../common/linked-signal';
 import { SteamError } from '../../steam/steam.errors';
 import { SteamRequestQueue } from '../../steam/steam-request.queue';
 import { BatchProgress, TaskProgressStore } from '../progress/task-progress.store';
-import { TaskFailedError } from '../task.errors';
 import type { TaskRun } from '../task.runner';
+import { BatchRequest, batchLists, feedBatch } from './batch.feed';
 import { BatchReport, BatchResult } from './batch.report';
-
-export interface BatchRequest {
-  appIds: readonly number[];
-  countries: readonly string[];
-}
 
 interface Pair {
   appId: number;
@@ -47,11 +40,7 @@ export class BatchFetchUseCase {
   ) {}
 
   async execute(request: BatchRequest, run: TaskRun): Promise<BatchResult> {
-    if (request.appIds.length > this.config.tasks.maxBatchApps) {
-      throw new TaskFailedError('invalid_task', `appIds must have at most ${this.config.tasks.maxBatchApps} items`);
-    }
-    const appIds = [...new Set(request.appIds)].sort((a, b) => a - b);
-    const countries = [...new Set(request.countries)].sort();
+    const { appIds, countries } = batchLists(request, this.config.tasks.maxBatchApps);
     const report = new BatchReport(appIds);
     const progress = run.resumable ? await this.progressStore.open(run.taskId, appIds, countries) : undefined;
     const resumed = progress?.acceptedBefore ?? 0;
@@ -59,32 +48,16 @@ export class BatchFetchUseCase {
       `Task ${run.taskId}: ${appIds.length} app(s) × ${countries.length} countr(ies)` +
         (resumed ? `, resuming with ${resumed} pair(s) already accepted` : ''),
     );
-    // Stops the batch on an abort (channel lost, shutdown) or on a failure of
-    // the task as a whole (Redis gone); pairs already pushing still finish, so
-    // what the backend accepted is recorded before the task lets go.
-    const batch = new AbortController();
-    setMaxListeners(0, batch.signal);
-    const stop = () => batch.abort(run.signal.reason);
-    run.signal.addEventListener('abort', stop, { once: true });
-    const todo = (function* () {
+    const todo = function* (signal: AbortSignal) {
       for (const pair of pairs(appIds, countries)) {
-        if (batch.signal.aborted) return;
+        if (signal.aborted) return;
         if (!progress?.wasAccepted(pair.index)) yield pair;
       }
-    })();
-    try {
-      await pMap(
-        todo,
-        (pair) =>
-          this.fetchAndPush(pair, report, progress, run, batch.signal).catch((error: unknown) => {
-            if (!batch.signal.aborted) batch.abort(error);
-          }),
-        { concurrency: this.config.steam.feedWindow },
-      );
-    } finally {
-      run.signal.removeEventListener('abort', stop);
-    }
-    if (batch.signal.aborted) throw batch.signal.reason;
+    };
+    await feedBatch(todo, (pair, signal) => this.fetchAndPush(pair, report, progress, run, signal), {
+      concurrency: this.config.steam.feedWindow,
+      signal: run.signal,
+    });
     return report.result();
   }
 
