@@ -9,7 +9,9 @@ import { TaskProgressStore } from './progress/task-progress.store';
 import { TaskRunner } from './task.runner';
 import { TaskShutdown } from './task.shutdown';
 import { TasksController } from './tasks.controller';
+import { ChangeWatermarkStore } from './changes/change-watermark.store';
 import { AppListUseCase } from './use-cases/app-list.use-case';
+import { AppsChangedUseCase } from './use-cases/apps-changed.use-case';
 import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
 
 @Module({
@@ -23,6 +25,8 @@ import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
     BatchFetchUseCase,
     TaskProgressStore,
     CrashLoopGuard,
+    AppsChangedUseCase,
+    ChangeWatermarkStore,
   ],
 })
 export class TasksModule {}
