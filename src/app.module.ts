@@ -6,6 +6,7 @@ import { WorkerConfig } from './config/worker-config';
 import { HealthModule } from './health/health.module';
 import { RabbitModule } from './rabbit/rabbit.module';
 import { RedisModule } from './redis/redis.module';
+import { SchedulesModule } from './schedules/schedules.module';
 import { SteamModule } from './steam/steam.module';
 import { TasksModule } from './tasks/tasks.module';
 
@@ -23,6 +24,7 @@ export class AppModule {
         BackendModule,
         TasksModule,
         HealthModule,
+        SchedulesModule,
       ],
     };
   }

@@ -132,6 +132,9 @@ export class Environment {
   @Time() LIVENESS_CONSUMER_GRACE_MS = 30000;
   @Time() SHUTDOWN_GRACE_MS = 25000;
   @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) LOG_LEVEL: LogLevel = 'info';
+
+  /** A JSON array of schedules, or `@<path>` of a file: parsed and checked by `parseSchedules`, which never echoes one. */
+  @IsOptional() @IsString() SCHEDULES?: string;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Environment, LogLevel, validateEnvironment } from './environment';
 import { PRICE_BATCH, PriceSource } from './price-source';
 import { parseProxies, ProxyConfig } from './proxies';
+import { parseSchedules, ScheduleConfig } from './schedules';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -63,6 +64,8 @@ export abstract class WorkerConfig {
   abstract readonly health: { consumerGraceMs: number };
   abstract readonly shutdownGraceMs: number;
   abstract readonly logLevel: LogLevel;
+  /** Tasks published to WORKER_QUEUE at every tick of a cron (docs/contract.md#scheduled-tasks). */
+  abstract readonly schedules: ScheduleConfig[];
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -136,5 +139,7 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
     health: { consumerGraceMs: env.LIVENESS_CONSUMER_GRACE_MS },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     logLevel: env.LOG_LEVEL,
+    // Read here, once: `@<path>` names a file.
+    schedules: parseSchedules(env.SCHEDULES, { maxBatchApps: env.MAX_BATCH_APPS }),
   };
 }

@@ -9,6 +9,7 @@ import { ConsumerState } from './consumer.state';
 import { RabbitConnection } from './rabbit.connection';
 import { TaskContext } from './task.context';
 import { toTaskPacket } from './task-envelope';
+import { workerQueueOptions } from './worker-queue';
 
 const CONSUMER_TAG_PREFIX = 'steam-worker';
 /** Pause before opening a replacement channel, so a refused setup cannot spin. */
@@ -41,11 +42,7 @@ export class TaskServer extends ServerRMQ {
     super({
       urls: [config.rabbit.url],
       queue: config.rabbit.workerQueue,
-      queueOptions: {
-        durable: true,
-        deadLetterExchange: '',
-        deadLetterRoutingKey: config.rabbit.deadLetterQueue,
-      },
+      queueOptions: workerQueueOptions(config.rabbit.deadLetterQueue),
       noAck: false,
       prefetchCount: config.rabbit.prefetch,
     });

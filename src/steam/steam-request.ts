@@ -4,7 +4,8 @@ import type { SteamFailure } from './steam.errors';
  * The requests the Steam queue carries, one HTTP call each. New kinds are
  * added here and in SteamClient.
  */
-export type SteamRequest = AppDetailsRequest | AppListPageRequest | AppPricesRequest | StoreItemsRequest;
+export type SteamRequest =
+  AppDetailsRequest | AppListPageRequest | AppChangesPageRequest | AppPricesRequest | StoreItemsRequest;
 
 export interface AppDetailsRequest {
   kind: 'appdetails';
@@ -18,6 +19,19 @@ export interface AppListPageRequest {
   lastAppId: number;
 }
 
+/**
+ * One page of GetAppList limited to apps modified since a time (`apps.changed`,
+ * docs/contract.md#change-detection): the app list's call with `if_modified_since`,
+ * on the Web API like it.
+ */
+export interface AppChangesPageRequest {
+  kind: 'appchanges';
+  /** Exclusive cursor, as for the app list. */
+  lastAppId: number;
+  /** Unix seconds, sent as `if_modified_since`. */
+  ifModifiedSince: number;
+}
+
 export interface AppDetails {
   /** `false` when Steam answered `{"success": false}`: unknown or not sold there. */
   available: boolean;
@@ -27,6 +41,21 @@ export interface AppDetails {
 
 export interface AppListPage {
   appIds: number[];
+  /** Cursor of the next page, absent on the last page. */
+  nextAppId?: number;
+}
+
+/** An app GetAppList lists as modified, with Steam's own numbers. */
+export interface ChangedApp {
+  appId: number;
+  /** `last_modified`, unix seconds. */
+  lastModified: number;
+  /** `price_change_number`. */
+  priceChangeNumber: number;
+}
+
+export interface AppChangesPage {
+  apps: ChangedApp[];
   /** Cursor of the next page, absent on the last page. */
   nextAppId?: number;
 }
@@ -91,11 +120,13 @@ export interface StoreItems {
 
 export type SteamResult<R extends SteamRequest> = R extends AppDetailsRequest
   ? AppDetails
-  : R extends AppPricesRequest
-    ? AppPrices
-    : R extends StoreItemsRequest
-      ? StoreItems
-      : AppListPage;
+  : R extends AppChangesPageRequest
+    ? AppChangesPage
+    : R extends AppPricesRequest
+      ? AppPrices
+      : R extends StoreItemsRequest
+        ? StoreItems
+        : AppListPage;
 
 /**
  * What a Steam job resolves with, through Redis: the answer, Steam's failure
@@ -111,6 +142,8 @@ export function describeRequest(request: SteamRequest): string {
       return `appdetails ${request.appId}/${request.country}`;
     case 'applist':
       return `applist after ${request.lastAppId}`;
+    case 'appchanges':
+      return `applist since ${request.ifModifiedSince} after ${request.lastAppId}`;
     case 'appprices':
     case 'storeitems':
       return `${request.kind} of ${request.appIds.length} app(s) from ${request.appIds[0]}/${request.country}`;
@@ -130,6 +163,7 @@ export function budgetOf(request: SteamRequest): SteamBudget {
     case 'appprices':
       return 'store';
     case 'applist':
+    case 'appchanges':
     case 'storeitems':
       return 'api';
   }

@@ -26,11 +26,13 @@ interface Answer {
 }
 
 /** A SteamClient whose HTTP layer answers `answer` to whatever it is asked. */
-function clientAnswering(answer: Answer): { client: SteamClient; urls: string[] } {
+function clientAnswering(answer: Answer): { client: SteamClient; urls: string[]; queries: unknown[] } {
   const urls: string[] = [];
+  const queries: unknown[] = [];
   const axiosRef = {
-    get: (url: string) => {
+    get: (url: string, options?: { params?: unknown }) => {
       urls.push(url);
+      queries.push(options?.params);
       if (answer.fails) return Promise.reject(Object.assign(new Error(answer.fails.message), answer.fails));
       return Promise.resolve({ status: answer.status ?? 200, data: answer.data, headers: answer.headers ?? {} });
     },
@@ -45,7 +47,7 @@ function clientAnswering(answer: Answer): { client: SteamClient; urls: string[] 
       cooldownMs: COOLDOWN_MS,
     },
   } as WorkerConfig;
-  return { client: new SteamClient({ axiosRef } as unknown as HttpService, config), urls };
+  return { client: new SteamClient({ axiosRef } as unknown as HttpService, config), urls, queries };
 }
 
 const details = (answer: Answer, egress: Egress = DIRECT_EGRESS) =>
@@ -126,6 +128,49 @@ describe(SteamClient.name, () => {
 
     it('calls an answer without a response object transient', async () => {
       await expect(appList({ data: {} })).rejects.toBeInstanceOf(SteamTransientError);
+    });
+  });
+
+  describe('GetAppList since a time (apps.changed)', () => {
+    /** The client's page for `answer`, and the query it sent. */
+    async function changes(answer: Answer) {
+      const { client, queries } = clientAnswering(answer);
+      return { page: await client.appChangesPage(40, 1_745_000_000, DIRECT_EGRESS), query: queries[0] };
+    }
+
+    it('sends the app list query with if_modified_since and reads each app with its Steam numbers', async () => {
+      const apps = [{ appid: 10, name: 'Ten', last_modified: 1_745_000_100, price_change_number: 7 }];
+      const { page, query } = await changes({ data: { response: { apps, have_more_results: true, last_appid: 10 } } });
+
+      expect(page).toEqual({ apps: [{ appId: 10, lastModified: 1_745_000_100, priceChangeNumber: 7 }], nextAppId: 10 });
+      expect(query).toEqual({
+        key: 'key',
+        max_results: 50_000,
+        last_appid: 40,
+        if_modified_since: 1_745_000_000,
+        include_games: true,
+        include_dlc: true,
+        include_software: true,
+        include_videos: true,
+        include_hardware: true,
+      });
+    });
+
+    it('skips an entry whose numbers are not integers, as the app list skips one without an appid', async () => {
+      const apps = [
+        { appid: 10, last_modified: 1_745_000_100, price_change_number: 7 },
+        { appid: 20, last_modified: '1745000100', price_change_number: 7 },
+        { appid: 30, last_modified: 1_745_000_300 },
+      ];
+      expect((await changes({ data: { response: { apps } } })).page).toEqual({
+        apps: [{ appId: 10, lastModified: 1_745_000_100, priceChangeNumber: 7 }],
+      });
+    });
+
+    it('calls a 403 a refused key, as for the app list', async () => {
+      await expect(changes({ status: 403, data: '<html>Access is denied.</html>' })).rejects.toBeInstanceOf(
+        SteamKeyRefusedError,
+      );
     });
   });
 });

@@ -15,7 +15,15 @@ import {
   SteamTransientError,
   asSteamError,
 } from './steam.errors';
-import type { AppDetails, AppListPage, AppPrices, StoreItems, SteamRequest } from './steam-request';
+import type {
+  AppChangesPage,
+  AppDetails,
+  AppListPage,
+  AppPrices,
+  ChangedApp,
+  StoreItems,
+  SteamRequest,
+} from './steam-request';
 import { GatedCall, SteamCallOptions } from './gated.call';
 import { readPriceOverviews } from './prices/price-overview.reader';
 import { readStoreItems } from './prices/store-items.reader';
@@ -32,6 +40,12 @@ const PROXY_FAILURE_CODES = new Set([
   'ENETUNREACH',
 ]);
 const APP_LIST_TYPES = ['games', 'dlc', 'software', 'videos', 'hardware'];
+/** An app of a GetAppList page as Steam sends it (docs/contract.md#app-list). */
+interface AppListEntry {
+  appid?: number;
+  last_modified?: number;
+  price_change_number?: number;
+}
 /** A `Retry-After` pauses an egress for at most this many times STEAM_COOLDOWN_MS. */
 const MAX_COOLDOWN_FACTOR = 10;
 
@@ -51,7 +65,7 @@ export class SteamClient {
     request: SteamRequest,
     egress: Egress,
     options?: SteamCallOptions,
-  ): Promise<AppDetails | AppListPage | AppPrices | StoreItems> {
+  ): Promise<AppDetails | AppListPage | AppChangesPage | AppPrices | StoreItems> {
     switch (request.kind) {
       case 'appdetails':
         return this.appDetails(request.appId, request.country, egress, options);
@@ -61,6 +75,8 @@ export class SteamClient {
         return this.appPrices(request.appIds, request.country, egress, options);
       case 'storeitems':
         return this.storeItems(request.appIds, request.country, egress, options);
+      case 'appchanges':
+        return this.appChangesPage(request.lastAppId, request.ifModifiedSince, egress, options);
     }
   }
 
@@ -110,12 +126,47 @@ export class SteamClient {
   }
 
   async appListPage(lastAppId: number, egress: Egress, options?: SteamCallOptions): Promise<AppListPage> {
+    const page = await this.getAppList({ last_appid: lastAppId }, egress, options);
+    const appIds = page.apps.map((app) => app.appid).filter((appId): appId is number => Number.isInteger(appId));
+    return page.nextAppId === undefined ? { appIds } : { appIds, nextAppId: page.nextAppId };
+  }
+
+  /**
+   * One page of the apps modified since `ifModifiedSince` (unix seconds): the
+   * app list's call with `if_modified_since` (docs/contract.md#change-detection).
+   * An entry without integer numbers is skipped, as the app list skips one without an appid.
+   */
+  async appChangesPage(
+    lastAppId: number,
+    ifModifiedSince: number,
+    egress: Egress,
+    options?: SteamCallOptions,
+  ): Promise<AppChangesPage> {
+    const page = await this.getAppList({ last_appid: lastAppId, if_modified_since: ifModifiedSince }, egress, options);
+    const apps: ChangedApp[] = [];
+    for (const { appid, last_modified, price_change_number } of page.apps) {
+      if (![appid, last_modified, price_change_number].every(Number.isInteger)) continue;
+      apps.push({ appId: appid!, lastModified: last_modified!, priceChangeNumber: price_change_number! });
+    }
+    return page.nextAppId === undefined ? { apps } : { apps, nextAppId: page.nextAppId };
+  }
+
+  /**
+   * IStoreService/GetAppList with the key, every `include_*` flag (without them
+   * Steam lists games only) and `query` (the cursor, and the change filter):
+   * the app list's one code path, its failures classified once.
+   */
+  private async getAppList(
+    query: Record<string, number>,
+    egress: Egress,
+    options?: SteamCallOptions,
+  ): Promise<{ apps: AppListEntry[]; nextAppId?: number }> {
     const { apiUrl, apiKey } = this.config.steam;
     if (!apiKey) throw new SteamKeyRefusedError('STEAM_API_KEY is not set');
     const params: Record<string, string | number | boolean> = {
       key: apiKey,
       max_results: APP_LIST_PAGE_SIZE,
-      last_appid: lastAppId,
+      ...query,
     };
     for (const type of APP_LIST_TYPES) params[`include_${type}`] = true;
     const response = await this.get(`${apiUrl}/IStoreService/GetAppList/v1/`, params, egress, options);
@@ -124,13 +175,13 @@ export class SteamClient {
     }
     this.throwUnlessOk(response, 'GetAppList');
     const page = (response.data as { response?: unknown } | null)?.response as
-      { apps?: { appid: number }[]; have_more_results?: boolean; last_appid?: number } | undefined;
+      { apps?: AppListEntry[]; have_more_results?: boolean; last_appid?: number } | undefined;
     if (!page || typeof page !== 'object') {
       throw new SteamTransientError('Steam GetAppList answer has no response object');
     }
-    const appIds = (page.apps ?? []).map((app) => app.appid).filter(Number.isInteger);
+    const apps = Array.isArray(page.apps) ? page.apps.filter((app) => typeof app === 'object' && app !== null) : [];
     const hasMore = page.have_more_results === true && Number.isInteger(page.last_appid);
-    return hasMore ? { appIds, nextAppId: page.last_appid } : { appIds };
+    return hasMore ? { apps, nextAppId: page.last_appid } : { apps };
   }
 
   private async get(url: string, params: object, egress: Egress, options?: SteamCallOptions): Promise<AxiosResponse> {

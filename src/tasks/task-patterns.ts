@@ -1,5 +1,5 @@
 /** Task types the orchestrator sends (docs/contract.md#tasks). */
-export const TASK_PATTERNS = ['apps.list', 'app.fetch', 'apps.fetch', 'apps.prices'] as const;
+export const TASK_PATTERNS = ['apps.list', 'app.fetch', 'apps.fetch', 'apps.prices', 'apps.changed'] as const;
 export type TaskPattern = (typeof TASK_PATTERNS)[number];
 
 /**

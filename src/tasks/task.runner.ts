@@ -28,6 +28,12 @@ export interface TaskRun {
 export interface TaskDefinition<Dto extends object, Result extends object> {
   dto: ClassConstructor<Dto>;
   execute(dto: Dto, run: TaskRun): Promise<Result>;
+  /**
+   * Runs once the result was confirmed by the broker, before the ack: for
+   * state that may only follow a result the orchestrator has (the apps.changed
+   * watermark). A failure is logged and changes nothing about the delivery.
+   */
+  completed?(result: Result): Promise<void>;
 }
 
 /** One delivery on its way through the runner. */
@@ -74,7 +80,8 @@ export class TaskRunner {
     } catch (thrown) {
       error = thrown;
     }
-    await this.conclude(delivery, error, result);
+    const completed = result && definition.completed?.bind(definition, result);
+    await this.conclude(delivery, error, result, completed);
   }
 
   /** A delivery that matched no task type (bad UTF-8 or JSON, unknown pattern). */
@@ -116,8 +123,16 @@ export class TaskRunner {
     }
   }
 
-  /** Carries out the decision for what the task ended with; a failed publish decides again. */
-  private async conclude(delivery: Delivery, error: unknown, result?: object): Promise<void> {
+  /**
+   * Carries out the decision for what the task ended with; a failed publish
+   * decides again. `completed` runs only when the result went out confirmed.
+   */
+  private async conclude(
+    delivery: Delivery,
+    error: unknown,
+    result?: object,
+    completed?: () => Promise<void>,
+  ): Promise<void> {
     const { task, taskId, pattern } = delivery;
     try {
       let decision = decideDelivery(error, abandonReason(task.signal));
@@ -132,6 +147,7 @@ export class TaskRunner {
           decision = decideDelivery(publishError, abandonReason(task.signal));
         }
       }
+      if (decision.settle === 'ack' && completed) await this.afterResult(delivery, completed);
       if (decision.pause) {
         this.logger.warn(`Giving task ${taskId} back to the queue: ${(error as Error)?.message ?? String(error)}`);
         await sleep(REQUEUE_DELAY_MS, task.signal).catch(() => undefined);
@@ -139,6 +155,15 @@ export class TaskRunner {
       this.settle(task, decision.settle);
     } finally {
       this.inFlight.finish(task);
+    }
+  }
+
+  /** Runs a task's `completed` step; the result stands whatever happens to it. */
+  private async afterResult({ taskId, pattern }: Delivery, completed: () => Promise<void>): Promise<void> {
+    try {
+      await completed();
+    } catch (error) {
+      this.logger.warn(`Task ${taskId} (${pattern}): after its result: ${(error as Error)?.message ?? String(error)}`);
     }
   }
 

@@ -1,12 +1,13 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 
-import { AppFetchDto, AppsFetchDto, AppsListDto } from './dto/task.dto';
+import { AppFetchDto, AppsChangedDto, AppsFetchDto, AppsListDto } from './dto/task.dto';
 import { INVALID_TASK_PATTERN } from './task-patterns';
 import { TaskRunner } from './task.runner';
 import type { TaskContext } from '../rabbit/task.context';
 import type { InvalidTaskData } from '../rabbit/task-envelope';
 import { AppListUseCase } from './use-cases/app-list.use-case';
+import { AppsChangedUseCase } from './use-cases/apps-changed.use-case';
 import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
 import { PriceRefreshUseCase } from './use-cases/price-refresh.use-case';
 
@@ -21,6 +22,7 @@ export class TasksController {
     private readonly appList: AppListUseCase,
     private readonly batch: BatchFetchUseCase,
     private readonly prices: PriceRefreshUseCase,
+    private readonly changes: AppsChangedUseCase,
   ) {}
 
   @MessagePattern('apps.list')
@@ -45,6 +47,16 @@ export class TasksController {
   @MessagePattern('apps.prices')
   appsPrices(@Payload() data: unknown, @Ctx() context: TaskContext): Promise<void> {
     return this.runner.run(context, data, { dto: AppsFetchDto, execute: (dto, run) => this.prices.execute(dto, run) });
+  }
+
+  /** The watermark moves only once the result is confirmed (docs/contract.md#change-detection). */
+  @MessagePattern('apps.changed')
+  appsChanged(@Payload() data: unknown, @Ctx() context: TaskContext): Promise<void> {
+    return this.runner.run(context, data, {
+      dto: AppsChangedDto,
+      execute: (dto, run) => this.changes.execute(dto, run),
+      completed: (result) => this.changes.completed(result),
+    });
   }
 
   @MessagePattern(INVALID_TASK_PATTERN)

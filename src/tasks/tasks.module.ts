@@ -10,7 +10,9 @@ import { TaskProgressStore } from './progress/task-progress.store';
 import { TaskRunner } from './task.runner';
 import { TaskShutdown } from './task.shutdown';
 import { TasksController } from './tasks.controller';
+import { ChangeWatermarkStore } from './changes/change-watermark.store';
 import { AppListUseCase } from './use-cases/app-list.use-case';
+import { AppsChangedUseCase } from './use-cases/apps-changed.use-case';
 import { BatchFetchUseCase } from './use-cases/batch-fetch.use-case';
 import { PriceRefreshUseCase } from './use-cases/price-refresh.use-case';
 
@@ -27,6 +29,8 @@ import { PriceRefreshUseCase } from './use-cases/price-refresh.use-case';
     CountryCurrencyStore,
     TaskProgressStore,
     CrashLoopGuard,
+    AppsChangedUseCase,
+    ChangeWatermarkStore,
   ],
 })
 export class TasksModule {}

@@ -15,6 +15,8 @@ function sample(name: string): Record<string, { success: boolean; data?: Record<
 const PRICED = sample('appdetails_620_full_priced_cc-cz.json')['620']!.data!;
 const FREE = sample('appdetails_323180_full_free_music_cc-cz.json')['323180']!.data!;
 const STORE_ITEMS_PATH = '/IStoreBrowseService/GetItems/v1/';
+/** `last_modified` of an app whose test names none (as in test/fixtures/steam). */
+export const APP_LAST_MODIFIED = 1745368572;
 
 export interface AppDetailsCall {
   appId: number;
@@ -67,6 +69,14 @@ export class SteamStandIn extends HttpStandIn {
   maxChunk = Number.POSITIVE_INFINITY;
   /** App IDs GetAppList pages through. */
   appList: number[] = [];
+  /**
+   * `last_modified` (unix seconds) of the apps in `appList` that it names; the
+   * others were last modified at {@link APP_LAST_MODIFIED}. With
+   * `if_modified_since`, GetAppList lists only the apps modified at or after it
+   * (inclusive, the harder case for `apps.changed`: whether the real filter is,
+   * nobody knows, so an app at exactly `until` may be listed again).
+   */
+  lastModified = new Map<number, number>();
   pageSize = 50_000;
   /** The key GetAppList accepts; any other key gets a 403 page. */
   apiKey = 'test-steam-key';
@@ -188,12 +198,16 @@ export class SteamStandIn extends HttpStandIn {
     }
     const after = Number(params.get('last_appid') ?? 0);
     const max = Math.min(Number(params.get('max_results') ?? 10_000), this.pageSize);
-    const rest = this.appList.filter((appId) => appId > after).sort((a, b) => a - b);
+    const since = params.has('if_modified_since') ? Number(params.get('if_modified_since')) : undefined;
+    const lastModified = (appId: number) => this.lastModified.get(appId) ?? APP_LAST_MODIFIED;
+    const rest = this.appList
+      .filter((appId) => appId > after && (since === undefined || lastModified(appId) >= since))
+      .sort((a, b) => a - b);
     const page = rest.slice(0, max);
     const apps = page.map((appid) => ({
       appid,
       name: `App ${appid}`,
-      last_modified: 1745368572,
+      last_modified: lastModified(appid),
       price_change_number: 37149137,
     }));
     const more = rest.length > page.length;

@@ -93,3 +93,17 @@ export class AppsFetchDto extends TaskDto {
   @IsISO31661Alpha2({ each: true, message: COUNTRIES })
   countries!: string[];
 }
+
+/**
+ * `since` is unix seconds (docs/contract.md#change-detection); absent, the
+ * worker continues from its watermark. Capped at 2^53 − 1, where JSON numbers
+ * stop being exact.
+ */
+export class AppsChangedDto extends TaskDto {
+  @Expose()
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  since?: number;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { TaskFailedError } from '../task.errors';
-import { AppFetchDto, AppsFetchDto } from './task.dto';
+import { AppFetchDto, AppsChangedDto, AppsFetchDto } from './task.dto';
 import { isValidTaskId, validateTask, validTaskId } from './validate-task';
 
 /** One code point, two UTF-16 units. */
@@ -110,4 +110,22 @@ describe(validateTask.name, () => {
       expect(many.message).toContain('countries');
     },
   );
+
+  it('takes apps.changed with or without since, 0 included', async () => {
+    expect((await validateTask(AppsChangedDto, { since: 1_745_000_000 })).since).toBe(1_745_000_000);
+    expect((await validateTask(AppsChangedDto, { since: 0 })).since).toBe(0);
+    expect((await validateTask(AppsChangedDto, {})).since).toBeUndefined();
+  });
+
+  it.each([
+    ['negative', -1],
+    ['a fraction', 1.5],
+    ['a string of digits', '1745000000'],
+    ['beyond 2^53 − 1', 2 ** 53],
+    ['a boolean', true],
+  ])('rejects a since that is %s, naming the field', async (_what, since) => {
+    const error = await rejection(validateTask(AppsChangedDto, { since }));
+    expect(error.code).toBe('invalid_task');
+    expect(error.message).toContain('since');
+  });
 });

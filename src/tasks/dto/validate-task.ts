@@ -1,25 +1,58 @@
 import { ClassConstructor, plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
+import { validate, validateSync, ValidationError, ValidatorOptions } from 'class-validator';
 
 import { isPlainObject } from '../../rabbit/task-envelope';
 import { TaskFailedError } from '../task.errors';
+
+const VALIDATION: ValidatorOptions = { stopAtFirstError: true, forbidUnknownValues: false };
 
 /**
  * Validates a task's `data` against its DTO; throws an `invalid_task`
  * {@link TaskFailedError} naming the first bad field (never its value).
  */
 export async function validateTask<T extends object>(dtoClass: ClassConstructor<T>, data: unknown): Promise<T> {
+  const dto = readTask(dtoClass, data);
+  let errors: ValidationError[];
+  try {
+    errors = await validate(dto, VALIDATION);
+  } catch (error) {
+    throw unreadable(error);
+  }
+  return checked(dto, errors);
+}
+
+/**
+ * {@link validateTask} without a promise, for data checked while the
+ * configuration is read (SCHEDULES), before anything asynchronous runs. The
+ * same result: the task DTOs have no asynchronous rules.
+ */
+export function validateTaskSync<T extends object>(dtoClass: ClassConstructor<T>, data: unknown): T {
+  const dto = readTask(dtoClass, data);
+  let errors: ValidationError[];
+  try {
+    errors = validateSync(dto, VALIDATION);
+  } catch (error) {
+    throw unreadable(error);
+  }
+  return checked(dto, errors);
+}
+
+function readTask<T extends object>(dtoClass: ClassConstructor<T>, data: unknown): T {
   if (!isPlainObject(data)) throw new TaskFailedError('invalid_task', 'data must be an object');
-  let dto: T;
-  let errors;
   try {
     // Only the DTO's own fields are read: unknown ones are ignored, however deep (docs/contract.md#queues-and-envelopes).
-    dto = plainToInstance(dtoClass, data, { excludeExtraneousValues: true });
-    errors = await validate(dto, { stopAtFirstError: true, forbidUnknownValues: false });
+    return plainToInstance(dtoClass, data, { excludeExtraneousValues: true });
   } catch (error) {
-    // Pathological input (say, nesting deep enough to exhaust the stack).
-    throw new TaskFailedError('invalid_task', 'data cannot be read', { cause: error });
+    throw unreadable(error);
   }
+}
+
+/** Pathological input (say, nesting deep enough to exhaust the stack). */
+function unreadable(error: unknown): TaskFailedError {
+  return new TaskFailedError('invalid_task', 'data cannot be read', { cause: error });
+}
+
+function checked<T>(dto: T, errors: ValidationError[]): T {
   if (errors.length > 0) {
     const [first] = errors;
     const problem = Object.values(first!.constraints ?? {})[0] ?? `${first!.property} is invalid`;

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { WorkerConfig } from '../../config/worker-config';
-import { SteamError, SteamKeyRefusedError } from '../../steam/steam.errors';
 import type { AppListPage } from '../../steam/steam-request';
 import { SteamRequestQueue } from '../../steam/steam-request.queue';
-import { TaskFailedError } from '../task.errors';
 import type { TaskRun } from '../task.runner';
+import { appListTaskError, missingApiKey } from './app-list.failures';
 
 export interface AppListResult {
   appIds: number[];
@@ -26,9 +25,7 @@ export class AppListUseCase {
   ) {}
 
   async execute(run: TaskRun): Promise<AppListResult> {
-    if (!this.config.steam.apiKey) {
-      throw new TaskFailedError('not_configured', 'STEAM_API_KEY is not set: the app list needs a Steam Web API key');
-    }
+    if (!this.config.steam.apiKey) throw missingApiKey('the app list');
     const appIds = new Set<number>();
     let cursor: number | undefined = 0;
     try {
@@ -39,13 +36,7 @@ export class AppListUseCase {
         cursor = page.nextAppId !== undefined && page.nextAppId > cursor ? page.nextAppId : undefined;
       }
     } catch (error) {
-      if (error instanceof SteamKeyRefusedError) {
-        throw new TaskFailedError('not_configured', 'Steam refused STEAM_API_KEY (403)', { cause: error });
-      }
-      if (error instanceof SteamError && !run.signal.aborted) {
-        throw new TaskFailedError('steam_error', `App list unavailable: ${error.message}`, { cause: error });
-      }
-      throw error;
+      throw appListTaskError(error, run.signal, 'App list');
     }
     this.logger.log(`Task ${run.taskId}: ${appIds.size} app IDs`);
     const sorted = [...appIds].sort((a, b) => a - b);

@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import type { WorkerConfig } from '../../config/worker-config';
+import { RedisClient } from '../../redis/redis.module';
+import { ChangeWatermarkStore } from './change-watermark.store';
+
+describe(ChangeWatermarkStore.name, () => {
+  const config = {
+    redis: { url: 'redis://127.0.0.1:6379', prefix: `test:watermark-${randomUUID().slice(0, 8)}`, taskStateTtlS: 60 },
+  } as WorkerConfig;
+  const redis = new RedisClient(config);
+  const store = new ChangeWatermarkStore(redis);
+  /** A client of the test's own, to look at what the store wrote. */
+  const inspect = new Redis(config.redis.url);
+
+  afterAll(async () => {
+    const keys = await inspect.keys(redis.key('*'));
+    if (keys.length > 0) await inspect.del(...keys);
+    await redis.onApplicationShutdown();
+    inspect.disconnect();
+  });
+
+  it('has no watermark before any apps.changed completed', async () => {
+    expect(await store.current()).toBeUndefined();
+  });
+
+  it('keeps the largest until offered, whatever the order tasks complete in', async () => {
+    expect(await store.offer(1_745_000_200)).toBe(1_745_000_200);
+    expect(await store.offer(1_745_000_100)).toBe(1_745_000_200);
+    expect(await store.offer(1_745_000_300)).toBe(1_745_000_300);
+    expect(await store.current()).toBe(1_745_000_300);
+  });
+
+  it('keeps it under REDIS_PREFIX, without expiry', async () => {
+    const key = redis.key('apps-changed', 'watermark');
+    expect(key).toBe(`${config.redis.prefix}:apps-changed:watermark`);
+    expect(await inspect.get(key)).toBe('1745000300');
+    expect(await inspect.ttl(key)).toBe(-1);
+  });
+
+  it('keeps the larger of many offers made at once', async () => {
+    const offers = Array.from({ length: 50 }, (_, index) => 1_745_001_000 + ((index * 37) % 50));
+    await Promise.all(offers.map((until) => store.offer(until)));
+    expect(await store.current()).toBe(1_745_001_049);
+  });
+});
