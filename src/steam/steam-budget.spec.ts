@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+
+import { budgetOf } from './steam-budget';
+import type { SteamRequest } from './steam-request';
+
+describe(budgetOf.name, () => {
+  it.each<[SteamRequest, string]>([
+    [{ kind: 'appdetails', appId: 620, country: 'US' }, 'store'],
+    [{ kind: 'applist', lastAppId: 0 }, 'api'],
+  ])('puts %o on the %s budget, the one of the host it calls', (request, budget) => {
+    expect(budgetOf(request)).toBe(budget);
+  });
+});
