@@ -6,9 +6,13 @@ import type { RedisScript } from '../../redis/redis.module';
  * reads the same clock. Lua prints numbers in %.14g and would lose µs digits:
  * they are written with string.format('%.0f').
  *
- * Keys of one egress: next-start, leases (sorted set of lease id → expiry),
- * cooldown-until, state ('cooling' | 'failing'; absent = ready), departures
- * (sorted set, the sliding log), failures.
+ * Each egress has two budgets, the store's and the Web API's
+ * (docs/contract.md#rate-limit), which Steam counts apart. Keys of one budget
+ * of one egress: next-start, departures (sorted set, the sliding log),
+ * cooldown-until (after a 429 through it), state ('cooling'; absent = ready).
+ * Keys of the egress as a whole, shared by its budgets: leases (sorted set of
+ * lease id → expiry), pause-until and state ('failing': the proxy itself
+ * failed; absent = ready), failures.
  */
 const PRELUDE = `
 local function whole(n) return string.format('%.0f', n) end
@@ -32,46 +36,54 @@ end
 `;
 
 /**
- * Reserves the next request start on one egress of the pool.
+ * Reserves the next request start on one budget of one egress of the pool.
  *
- * KEYS: five per egress, in pool order: next-start, leases, cooldown-until,
- *       state, departures.
- * ARGV: spacing between two starts on one egress (µs, ≥ W/L); leases an
- *       egress carries at once (STEAM_EGRESS_CONCURRENCY); lease time to live
- *       (µs, renewed by its holder while it works); lease id; longest wait
- *       before asking again while an egress is fully leased (µs); the
- *       departure gate's window (µs) and limit (see depart).
+ * KEYS: seven per egress, in pool order: the budget's next-start,
+ *       cooldown-until, state and departures; the egress' leases,
+ *       pause-until and state.
+ * ARGV: spacing between two starts on one budget of an egress (µs, ≥ W/L);
+ *       leases an egress carries at once (STEAM_EGRESS_CONCURRENCY); lease
+ *       time to live (µs, renewed by its holder while it works); lease id;
+ *       longest wait before asking again while an egress is fully leased (µs);
+ *       the budget's departure gate window (µs) and limit (see depart).
  *
- * Returns {egress index (1-based), µs until the reserved start, its state,
- * indexes of egresses whose cooldown ended, 1 when a start due now already
- * passed the departure gate (saving the request a round trip)}, or
- * {0, µs worth waiting, '', …} when every egress is cooling down or fully leased.
+ * Returns {egress index (1-based), µs until the reserved start, the egress'
+ * state, indexes of egresses whose budget cooldown ended, 1 when a start due
+ * now already passed the departure gate (saving the request a round trip)},
+ * or {0, µs worth waiting, '', …} when on every egress the budget cools down,
+ * the egress is paused, or it is fully leased.
  *
- * Guarantee: on each egress, two granted starts are at least `spacing` apart,
- * so any window of W holds at most L starts. A start is reserved at most one
- * spacing ahead and holds a lease, so an egress never has more than its
+ * Guarantee: on each budget of each egress, two granted starts are at least
+ * `spacing` apart, so any window of W holds at most L starts of that budget;
+ * the other budget's starts neither count nor wait for them. A start is
+ * reserved at most one spacing ahead and holds a lease of the egress (leases
+ * are shared by both budgets), so an egress never has more than its
  * concurrency in flight or promised. Among free egresses the one whose next
  * start comes first wins, which spreads load evenly.
  */
 export const RESERVE_START: RedisScript = {
   name: 'steamWorkerReserveStart',
   lua: `${PRELUDE}
+local PER_EGRESS = 7
 local spacing, concurrency, leaseTtl, leaseId, leaseRecheck, gateWindow, gateLimit =
   tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local best, bestStart, shortestWait = 0, 0, -1
 local recovered = {}
-for i = 1, #KEYS, 5 do
-  local nextStart, leases, cooldown, state = KEYS[i], KEYS[i + 1], KEYS[i + 2], KEYS[i + 3]
-  local wait = 0
+for i = 1, #KEYS, PER_EGRESS do
+  local index = (i - 1) / PER_EGRESS + 1
+  local nextStart, cooldown, state = KEYS[i], KEYS[i + 1], KEYS[i + 2]
+  local leases, pause = KEYS[i + 4], KEYS[i + 5]
   local coolUntil = tonumber(redis.call('GET', cooldown) or '0')
-  if coolUntil > now then
-    wait = coolUntil - now
+  -- A cooldown that ran out by itself ends 'cooling'; 'failing' lasts until a success.
+  if coolUntil <= now and redis.call('GET', state) == 'cooling' then
+    redis.call('DEL', state)
+    recovered[#recovered + 1] = index
+  end
+  local wait = 0
+  local pausedUntil = math.max(coolUntil, tonumber(redis.call('GET', pause) or '0'))
+  if pausedUntil > now then
+    wait = pausedUntil - now
   else
-    -- A cooldown that ran out by itself ends 'cooling'; 'failing' lasts until a success.
-    if redis.call('GET', state) == 'cooling' then
-      redis.call('DEL', state)
-      recovered[#recovered + 1] = (i + 4) / 5
-    end
     redis.call('ZREMRANGEBYSCORE', leases, '-inf', now)
     if redis.call('ZCARD', leases) >= concurrency then
       local oldest = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
@@ -81,7 +93,7 @@ for i = 1, #KEYS, 5 do
   if wait == 0 then
     local start = math.max(now, tonumber(redis.call('GET', nextStart) or '0'))
     if best == 0 or start < bestStart then
-      best, bestStart = (i + 4) / 5, start
+      best, bestStart = index, start
     end
   elseif shortestWait < 0 or wait < shortestWait then
     shortestWait = wait
@@ -90,8 +102,8 @@ end
 if best == 0 then
   return {0, math.max(shortestWait, 1000), '', recovered}
 end
-local k = (best - 1) * 5 + 1
-local nextStart, leases, state, departures = KEYS[k], KEYS[k + 1], KEYS[k + 3], KEYS[k + 4]
+local k = (best - 1) * PER_EGRESS + 1
+local nextStart, departures, leases, egressState = KEYS[k], KEYS[k + 3], KEYS[k + 4], KEYS[k + 6]
 redis.call('SET', nextStart, whole(bestStart + spacing), 'PX', math.ceil((bestStart + spacing - now) / 1000) + 1000)
 redis.call('ZADD', leases, whole(bestStart + leaseTtl), leaseId)
 redis.call('PEXPIRE', leases, math.ceil((bestStart + leaseTtl - now) / 1000))
@@ -99,34 +111,38 @@ local departed = 0
 if bestStart <= now and depart(departures, gateWindow, gateLimit, leaseId) == 0 then
   departed = 1
 end
-return {best, bestStart - now, redis.call('GET', state) or 'ready', recovered, departed}
+return {best, bestStart - now, redis.call('GET', egressState) or 'ready', recovered, departed}
 `,
 };
 
 /**
  * The gate a request passes the moment it leaves: a sliding log of the
- * egress' departures. A reserved start can leave the event loop late, so the
- * schedule alone does not bound departures; this does, in Redis time.
+ * departures on its budget of its egress. A reserved start can leave the
+ * event loop late, so the schedule alone does not bound departures; this
+ * does, in Redis time.
  *
- * KEYS: departures, cooldown-until, the request's cancellation mark.
- * ARGV: window µs (W + margin), limit L, a unique id for this departure.
+ * KEYS: the budget's departures and cooldown-until, the egress' pause-until,
+ *       the request's cancellation mark.
+ * ARGV: the budget's window µs (W + margin) and limit L, a unique id for this
+ *       departure.
  * Returns 0 when the request may leave now (and records it), -1 when it was
  * cancelled (it must not leave at all), else µs to wait.
  *
  * Guarantees: every interval of length W + margin holds at most L recorded
- * departures, so a request that leaves up to `margin` after its record still
- * keeps every window of W at L or fewer (the caller passes again when it
- * would leave later). A paused egress (a 429 arrived after this request had
- * reserved its start) lets nothing leave until its cooldown ends.
+ * departures of the budget, so a request that leaves up to `margin` after its
+ * record still keeps every window of W at L or fewer (the caller passes again
+ * when it would leave later). A cooling budget (a 429 arrived after this
+ * request had reserved its start) or a paused egress lets nothing leave until
+ * its pause ends.
  */
 export const DEPART: RedisScript = {
   name: 'steamWorkerDepart',
-  keys: 3,
+  keys: 4,
   lua: `${PRELUDE}
-local departures, cooldown, cancelled = KEYS[1], KEYS[2], KEYS[3]
+local departures, cooldown, pause, cancelled = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 if redis.call('EXISTS', cancelled) == 1 then return -1 end
-local coolUntil = tonumber(redis.call('GET', cooldown) or '0')
-if coolUntil > now then return coolUntil - now end
+local pausedUntil = math.max(tonumber(redis.call('GET', cooldown) or '0'), tonumber(redis.call('GET', pause) or '0'))
+if pausedUntil > now then return pausedUntil - now end
 return depart(departures, tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
 `,
 };
@@ -157,32 +173,45 @@ return redis.call('ZREM', leases, ARGV[1])
 };
 
 /**
- * Pauses an egress: a 429 or a block page (ARGV[2] = 'cooling') for ARGV[1]
- * µs, or a failure of the proxy itself (ARGV[2] = 'failing') for ARGV[1] µs
- * doubled per consecutive failure, at most ARGV[3] times.
- * KEYS: cooldown-until, state, failures.
- * Never shortens a longer pause. Returns {state before, state now, end µs}.
+ * Steam said "too many" (a 429, or the store's block page) on one budget of
+ * an egress: that budget cools for ARGV[1] µs; the other budget goes on.
+ * KEYS: the budget's cooldown-until and state.
+ * Never shortens a longer cooldown. Returns {state before, 'cooling', end µs}.
  */
-export const PAUSE_EGRESS: RedisScript = {
-  name: 'steamWorkerPauseEgress',
-  keys: 3,
+export const COOL_DOWN_BUDGET: RedisScript = {
+  name: 'steamWorkerCoolDownBudget',
+  keys: 2,
   lua: `${PRELUDE}
-local cooldown, stateKey, failures = KEYS[1], KEYS[2], KEYS[3]
+local cooldown, stateKey = KEYS[1], KEYS[2]
 local before = redis.call('GET', stateKey) or 'ready'
-local pause = tonumber(ARGV[1])
-local state = ARGV[2]
-if state == 'failing' then
-  local count = redis.call('INCR', failures)
-  redis.call('PEXPIRE', failures, 86400000)
-  pause = pause * math.min(2 ^ (count - 1), tonumber(ARGV[3]))
-elseif before == 'failing' then
-  state = 'failing'
-end
-local untilUs = math.max(now + pause, tonumber(redis.call('GET', cooldown) or '0'))
+local untilUs = math.max(now + tonumber(ARGV[1]), tonumber(redis.call('GET', cooldown) or '0'))
 redis.call('SET', cooldown, whole(untilUs), 'PX', math.ceil((untilUs - now) / 1000))
 -- Kept a day at most: an egress removed from the pool leaves nothing behind for long.
-redis.call('SET', stateKey, state, 'PX', 86400000)
-return {before, state, whole(untilUs)}
+redis.call('SET', stateKey, 'cooling', 'PX', 86400000)
+return {before, 'cooling', whole(untilUs)}
+`,
+};
+
+/**
+ * The proxy itself failed: the whole egress (both budgets) pauses for ARGV[1]
+ * µs, doubled per consecutive failure, at most ARGV[2] times, and stays
+ * 'failing' until a request goes through it (MARK_WORKING).
+ * KEYS: the egress' pause-until, state, failures.
+ * Never shortens a longer pause. Returns {state before, 'failing', end µs}.
+ */
+export const MARK_FAILING: RedisScript = {
+  name: 'steamWorkerMarkFailing',
+  keys: 3,
+  lua: `${PRELUDE}
+local pause, stateKey, failures = KEYS[1], KEYS[2], KEYS[3]
+local before = redis.call('GET', stateKey) or 'ready'
+local count = redis.call('INCR', failures)
+redis.call('PEXPIRE', failures, 86400000)
+local length = tonumber(ARGV[1]) * math.min(2 ^ (count - 1), tonumber(ARGV[2]))
+local untilUs = math.max(now + length, tonumber(redis.call('GET', pause) or '0'))
+redis.call('SET', pause, whole(untilUs), 'PX', math.ceil((untilUs - now) / 1000))
+redis.call('SET', stateKey, 'failing', 'PX', 86400000)
+return {before, 'failing', whole(untilUs)}
 `,
 };
 
@@ -203,9 +232,9 @@ return 0
 };
 
 /**
- * Each egress' state and cooldown end, for the health details.
- * KEYS: two per egress, in pool order: state, cooldown-until.
- * Returns {state or false, cooldown end µs or false, …}.
+ * The values of KEYS, for the health details: per egress its state and
+ * pause-until, then each budget's state and cooldown-until.
+ * Returns {value or false, …} in the order of KEYS.
  */
 export const EGRESS_STATES: RedisScript = {
   name: 'steamWorkerEgressStates',
