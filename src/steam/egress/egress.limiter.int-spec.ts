@@ -119,14 +119,14 @@ describe(EgressLimiter.name, () => {
   });
 
   it('never lets a cancelled request leave (the mark is in Redis, read by every process)', async () => {
-    const limiter = make();
+    const limiter = make({ egressConcurrency: 2 });
     const reservation = reserved(await limiter.reserve([DIRECT_EGRESS], 'store'));
     await limiter.cancel('job-7');
     expect(await limiter.depart(reservation, 'job-7')).toBe('cancelled');
     expect(await limiter.depart({ ...reservation, leaseId: 'another' }, 'job-8')).toBe(0);
   });
 
-  it('holds no more than STEAM_EGRESS_CONCURRENCY leases on an egress, and frees one on release', async () => {
+  it('holds no more than STEAM_EGRESS_CONCURRENCY reservations on a budget of an egress, and frees one on release', async () => {
     const limiter = make();
     const first = reserved(await limiter.reserve([DIRECT_EGRESS], 'store'));
     const blocked = await limiter.reserve([DIRECT_EGRESS], 'store');
@@ -138,15 +138,22 @@ describe(EgressLimiter.name, () => {
   it('lets a lease that its holder stops renewing expire STEAM_TIMEOUT_MS + 5 s after it was taken', async () => {
     const { limiter, redis } = limiterFor({ timeoutMs: 1000 });
     clients.push(redis);
+    // Due at once: reserved, through the gate and holding a lease, all in one call.
     const lease = reserved(await limiter.reserve([DIRECT_EGRESS], 'store'));
-    const leasesKey = redis.key('egress', 'direct', 'leases');
-    const expiresAtUs = Number(await inspect.zscore(leasesKey, lease.leaseId));
-    expect(expiresAtUs / 1000 - Date.now()).toBeGreaterThan(5500);
-    expect(expiresAtUs / 1000 - Date.now()).toBeLessThanOrEqual(6050);
-    expect('retryInMs' in (await limiter.reserve([DIRECT_EGRESS], 'store'))).toBe(true);
-    // Time passes and the holder is gone: the lease's expiry lies in the past.
-    await inspect.zadd(leasesKey, String((Date.now() - 1) * 1000), lease.leaseId);
+    expect(lease.departed).toBe(true);
+    const holdings = [redis.key('egress', 'direct', 'store', 'reservations'), redis.key('egress', 'direct', 'leases')];
+    for (const key of holdings) {
+      const expiresAtUs = Number(await inspect.zscore(key, lease.leaseId));
+      expect(expiresAtUs / 1000 - Date.now(), key).toBeGreaterThan(5500);
+      expect(expiresAtUs / 1000 - Date.now(), key).toBeLessThanOrEqual(6050);
+    }
+    const api = reserved(await limiter.reserve([DIRECT_EGRESS], 'api'));
+    expect(api.departed).toBe(false);
+    expect(waitOf(await limiter.depart(api, 'r'))).toBeGreaterThan(0);
+    // Time passes and the holder is gone: its expiries lie in the past.
+    for (const key of holdings) await inspect.zadd(key, String((Date.now() - 1) * 1000), lease.leaseId);
     expect('reservation' in (await limiter.reserve([DIRECT_EGRESS], 'store'))).toBe(true);
+    expect(await limiter.depart(api, 'r')).toBe(0);
   });
 
   it('moves to the next egress while one is leased or cooling down', async () => {
@@ -302,12 +309,20 @@ describe(EgressLimiter.name, () => {
       expect(await limiter.states([PROXY])).toEqual([{ egress: PROXY, state: 'failing', until, budgets: BOTH_READY }]);
     });
 
-    it("shares the egress' leases between its budgets (STEAM_EGRESS_CONCURRENCY per egress)", async () => {
+    it('lets no start waiting on one budget keep the other off the egress, and at most STEAM_EGRESS_CONCURRENCY in flight', async () => {
       const limiter = make({ egressConcurrency: 1 });
-      const store = reserved(await limiter.reserve([DIRECT_EGRESS], 'store'));
-      expect('retryInMs' in (await limiter.reserve([DIRECT_EGRESS], 'api'))).toBe(true);
-      await limiter.release(store);
-      expect(reserved(await limiter.reserve([DIRECT_EGRESS], 'api')).budget).toBe('api');
+      const first = reserved(await limiter.reserve([DIRECT_EGRESS], 'store'));
+      await limiter.release(first);
+      // The next store start is 102 ms away: reserved, not in flight.
+      const waiting = reserved(await limiter.reserve([DIRECT_EGRESS], 'store'));
+      expect(waiting.startsInMs).toBeGreaterThan(80);
+      const api = reserved(await limiter.reserve([DIRECT_EGRESS], 'api'));
+      expect(api.departed).toBe(true);
+      // The api request is in flight: the store start waits for its lease at the gate.
+      await new Promise((resolve) => setTimeout(resolve, waiting.startsInMs));
+      expect(waitOf(await limiter.depart(waiting, 'r'))).toBeGreaterThan(0);
+      await limiter.release(api);
+      expect(await limiter.depart(waiting, 'r')).toBe(0);
     });
   });
 });

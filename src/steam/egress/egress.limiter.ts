@@ -20,7 +20,7 @@ import { EgressState, EgressStatus, egressStatus } from './egress.status';
 
 export type { EgressState } from './egress.status';
 
-/** How long a request waits at most before asking again while every egress is leased. */
+/** How long a request waits at most before asking again while reservations or leases are full. */
 const LEASE_RECHECK_US = 50_000;
 /** A failing proxy's pause doubles per consecutive failure up to this many times STEAM_COOLDOWN_MS. */
 const MAX_FAILURE_FACTOR = 10;
@@ -64,8 +64,9 @@ export interface Pace {
 
 /**
  * The Redis side of the egress pool: per budget of each egress its spacing,
- * departure log and cooldown; per egress its leases and failing state; shared
- * by every worker process through keys under REDIS_PREFIX.
+ * reservations, departure log and cooldown; per egress its leases (requests
+ * in flight) and failing state; shared by every worker process through keys
+ * under REDIS_PREFIX.
  */
 @Injectable()
 export class EgressLimiter {
@@ -118,6 +119,7 @@ export class EgressLimiter {
       this.budgetKey(egress, budget, 'cooldown'),
       this.budgetKey(egress, budget, 'state'),
       this.budgetKey(egress, budget, 'departures'),
+      this.budgetKey(egress, budget, 'reservations'),
       this.key(egress, 'leases'),
       this.key(egress, 'pause'),
       this.key(egress, 'state'),
@@ -150,9 +152,10 @@ export class EgressLimiter {
 
   /**
    * Passes the departure gate of the reservation's budget right before the
-   * request leaves: resolves 0 when it may leave now (recorded), `'cancelled'`
-   * when its caller withdrew it ({@link cancel}), else the milliseconds to
-   * wait before asking again (a cooldown or pause included).
+   * request leaves: resolves 0 when it may leave now (recorded, and holding a
+   * lease of the egress), `'cancelled'` when its caller withdrew it
+   * ({@link cancel}), else the milliseconds to wait before asking again (a
+   * cooldown, a pause or full leases included).
    */
   async depart(reservation: Reservation, requestId: string): Promise<number | 'cancelled'> {
     const { egress, budget } = reservation;
@@ -162,11 +165,15 @@ export class EgressLimiter {
         this.budgetKey(egress, budget, 'departures'),
         this.budgetKey(egress, budget, 'cooldown'),
         this.key(egress, 'pause'),
+        this.key(egress, 'leases'),
         this.cancellationKey(requestId),
       ],
       pace.departureWindowUs,
       pace.limit,
       reservation.leaseId,
+      this.config.steam.egressConcurrency,
+      this.leaseTtlMs * 1000,
+      LEASE_RECHECK_US,
     );
     return waitUs < 0 ? 'cancelled' : waitUs / 1000;
   }
@@ -179,17 +186,19 @@ export class EgressLimiter {
     await this.scripts.cancelRequest([this.cancellationKey(requestId)], CANCELLATION_TTL_MS);
   }
 
+  /** Extends the reservation (and the lease, once the request left) while the request runs. */
   async renew(reservation: Reservation): Promise<boolean> {
     const renewed = await this.scripts.renewLease(
-      [this.key(reservation.egress, 'leases')],
+      this.holdings(reservation),
       reservation.leaseId,
       this.leaseTtlMs * 1000,
     );
     return renewed === 1;
   }
 
+  /** The request is over: its budget may reserve, and its egress carry, the next one at once. */
   async release(reservation: Reservation): Promise<void> {
-    await this.scripts.releaseLease([this.key(reservation.egress, 'leases')], reservation.leaseId);
+    await this.scripts.releaseLease(this.holdings(reservation), reservation.leaseId);
   }
 
   /** Steam said "too many" on `budget` through this egress: pause that budget for `ms` (unless paused longer). */
@@ -226,6 +235,11 @@ export class EgressLimiter {
     return egresses.map((egress, i) => egressStatus(egress, values.slice(i * perEgress, (i + 1) * perEgress), now));
   }
 
+  /** Where a request holds its place: its budget's reservations, its egress' leases. */
+  private holdings({ egress, budget }: Reservation): string[] {
+    return [this.budgetKey(egress, budget, 'reservations'), this.key(egress, 'leases')];
+  }
+
   private cancellationKey(requestId: string): string {
     return this.redis.key('steam-request', requestId, 'cancelled');
   }
@@ -235,7 +249,7 @@ export class EgressLimiter {
     return this.redis.key('egress', egress.id, part);
   }
 
-  /** A key of one budget of the egress: next, departures, cooldown, state ('cooling'). */
+  /** A key of one budget of the egress: next, reservations, departures, cooldown, state ('cooling'). */
   private budgetKey(egress: Egress, budget: SteamBudget, part: string): string {
     return this.redis.key('egress', egress.id, budget, part);
   }
