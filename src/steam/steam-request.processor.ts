@@ -8,7 +8,7 @@ import { WorkerConfig } from '../config/worker-config';
 import { DepartureGate } from './egress/departure.gate';
 import { EgressLimiter, Reservation, StateChange } from './egress/egress.limiter';
 import { EgressPool } from './egress/egress.pool';
-import { STEAM_QUEUE } from './steam-queue.constants';
+import { STEAM_QUEUES } from './steam-queue.constants';
 import { budgetOf } from './steam-budget';
 import { SteamClient } from './steam.client';
 import {
@@ -43,20 +43,24 @@ export class SteamRequestProcessor implements OnModuleInit {
   /** One per job this process is running: aborted when the worker stops. */
   private readonly running = new Set<AbortController>();
   private stopping = false;
+  private readonly queues: readonly Queue[];
 
   constructor(
-    @InjectQueue(STEAM_QUEUE) private readonly queue: Queue,
+    @InjectQueue(STEAM_QUEUES.store) storeQueue: Queue,
+    @InjectQueue(STEAM_QUEUES.api) apiQueue: Queue,
     private readonly client: SteamClient,
     private readonly limiter: EgressLimiter,
     private readonly pool: EgressPool,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
-  ) {}
+  ) {
+    this.queues = [storeQueue, apiQueue];
+  }
 
   onModuleInit(): void {
-    // One slot per lease the pool can grant, so this process alone can fill
-    // every egress; more would only wait in the limiter.
+    // Per budget, one slot per start the pool can reserve on it, so this
+    // process alone can fill every egress; more would only wait in the limiter.
     const concurrency = this.pool.egresses.length * this.config.steam.egressConcurrency;
-    void this.queue.process('*', concurrency, (job: SteamJob) => this.process(job));
+    for (const queue of this.queues) void queue.process('*', concurrency, (job: SteamJob) => this.process(job));
   }
 
   /**
@@ -67,7 +71,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     this.stopping = true;
     for (const controller of this.running)
       controller.abort(new SteamRequestHandedBackError('the worker is shutting down'));
-    await this.queue.pause(true, true).catch(() => undefined);
+    await Promise.all(this.queues.map((queue) => queue.pause(true, true).catch(() => undefined)));
   }
 
   async process(job: SteamJob): Promise<SteamOutcome> {
@@ -124,7 +128,7 @@ export class SteamRequestProcessor implements OnModuleInit {
   private async waitForEgress(job: SteamJob, signal: AbortSignal): Promise<Reservation> {
     const budget = budgetOf(job.data);
     for (;;) {
-      if (this.stopping || isClosing(this.queue)) {
+      if (this.stopping || isClosing(job.queue)) {
         throw new RetryLater(`queue closing; ${describeRequest(job.data)} handed back`, 0);
       }
       const answer = await this.untilRedisAnswers(() => this.limiter.reserve(this.pool.egresses, budget), signal);
