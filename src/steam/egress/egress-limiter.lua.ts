@@ -1,7 +1,9 @@
 import type { RedisScript } from '../../redis/redis.module';
 
 /**
- * Lua scripts of the egress limiter, registered once and called by name.
+ * Lua scripts of the egress limiter's schedule (reservations, the departure
+ * gate, leases, cancellations), registered once and called by name; the
+ * pauses and states are in egress-states.lua.ts.
  * Times are µs of Redis' own clock (TIME), so every process of every host
  * reads the same clock. Lua prints numbers in %.14g and would lose µs digits:
  * they are written with string.format('%.0f').
@@ -19,10 +21,15 @@ import type { RedisScript } from '../../redis/redis.module';
  * only when it leaves: a start waiting for its budget's slot never keeps the
  * other budget's requests off the egress.
  */
-const PRELUDE = `
+/** Redis' clock in µs (`now`), and `whole` to write µs without losing digits. */
+export const CLOCK = `
 local function whole(n) return string.format('%.0f', n) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+`;
+
+/** The clock, and the departure gate and bounded sets every scheduling script shares. */
+const PRELUDE = `${CLOCK}
 -- The departure gate: records a departure now when fewer than limit lie in the
 -- last window µs; returns 0 then, else the µs until the oldest leaves the window.
 -- A request that passes again (it left its socket late) replaces its own record.
@@ -201,79 +208,6 @@ export const RELEASE_LEASE: RedisScript = {
   lua: `
 local reservations, leases = KEYS[1], KEYS[2]
 return redis.call('ZREM', reservations, ARGV[1]) + redis.call('ZREM', leases, ARGV[1])
-`,
-};
-
-/**
- * Steam said "too many" (a 429, or the store's block page) on one budget of
- * an egress: that budget cools for ARGV[1] µs; the other budget goes on.
- * KEYS: the budget's cooldown-until and state.
- * Never shortens a longer cooldown. Returns {state before, 'cooling', end µs}.
- */
-export const COOL_DOWN_BUDGET: RedisScript = {
-  name: 'steamWorkerCoolDownBudget',
-  keys: 2,
-  lua: `${PRELUDE}
-local cooldown, stateKey = KEYS[1], KEYS[2]
-local before = redis.call('GET', stateKey) or 'ready'
-local untilUs = math.max(now + tonumber(ARGV[1]), tonumber(redis.call('GET', cooldown) or '0'))
-redis.call('SET', cooldown, whole(untilUs), 'PX', math.ceil((untilUs - now) / 1000))
--- Kept a day at most: an egress removed from the pool leaves nothing behind for long.
-redis.call('SET', stateKey, 'cooling', 'PX', 86400000)
-return {before, 'cooling', whole(untilUs)}
-`,
-};
-
-/**
- * The proxy itself failed: the whole egress (both budgets) pauses for ARGV[1]
- * µs, doubled per consecutive failure, at most ARGV[2] times, and stays
- * 'failing' until a request goes through it (MARK_WORKING).
- * KEYS: the egress' pause-until, state, failures.
- * Never shortens a longer pause. Returns {state before, 'failing', end µs}.
- */
-export const MARK_FAILING: RedisScript = {
-  name: 'steamWorkerMarkFailing',
-  keys: 3,
-  lua: `${PRELUDE}
-local pause, stateKey, failures = KEYS[1], KEYS[2], KEYS[3]
-local before = redis.call('GET', stateKey) or 'ready'
-local count = redis.call('INCR', failures)
-redis.call('PEXPIRE', failures, 86400000)
-local length = tonumber(ARGV[1]) * math.min(2 ^ (count - 1), tonumber(ARGV[2]))
-local untilUs = math.max(now + length, tonumber(redis.call('GET', pause) or '0'))
-redis.call('SET', pause, whole(untilUs), 'PX', math.ceil((untilUs - now) / 1000))
-redis.call('SET', stateKey, 'failing', 'PX', 86400000)
-return {before, 'failing', whole(untilUs)}
-`,
-};
-
-/**
- * A request went through a failing egress: it is ready again.
- * KEYS: state, failures. Returns 1 when it was failing.
- */
-export const MARK_WORKING: RedisScript = {
-  name: 'steamWorkerMarkWorking',
-  keys: 2,
-  lua: `
-local state, failures = KEYS[1], KEYS[2]
-local wasFailing = redis.call('GET', state) == 'failing'
-redis.call('DEL', failures)
-if wasFailing then redis.call('DEL', state) return 1 end
-return 0
-`,
-};
-
-/**
- * The values of KEYS, for the health details: per egress its state and
- * pause-until, then each budget's state and cooldown-until.
- * Returns {value or false, …} in the order of KEYS.
- */
-export const EGRESS_STATES: RedisScript = {
-  name: 'steamWorkerEgressStates',
-  lua: `
-local states = {}
-for i = 1, #KEYS do states[i] = redis.call('GET', KEYS[i]) or false end
-return states
 `,
 };
 

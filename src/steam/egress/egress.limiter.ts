@@ -5,20 +5,13 @@ import { WorkerConfig } from '../../config/worker-config';
 import { RedisClient, ScriptCall } from '../../redis/redis.module';
 import { STEAM_BUDGETS, SteamBudget } from '../steam-budget';
 import type { Egress } from './egress';
-import {
-  CANCEL_REQUEST,
-  COOL_DOWN_BUDGET,
-  DEPART,
-  EGRESS_STATES,
-  MARK_FAILING,
-  MARK_WORKING,
-  RELEASE_LEASE,
-  RENEW_LEASE,
-  RESERVE_START,
-} from './egress-limiter.lua';
+import { CANCEL_REQUEST, DEPART, RELEASE_LEASE, RENEW_LEASE, RESERVE_START } from './egress-limiter.lua';
+import { COOL_DOWN_BUDGET, EGRESS_STATES, MARK_FAILING, MARK_WORKING } from './egress-states.lua';
 import { EgressState, EgressStatus, egressStatus } from './egress.status';
+import { Pace, paceOf, Reservation, ReserveAnswer, StateChange } from './reservation';
 
 export type { EgressState } from './egress.status';
+export type { Pace, Reservation, ReserveAnswer, StateChange } from './reservation';
 
 /** How long a request waits at most before asking again while reservations or leases are full. */
 const LEASE_RECHECK_US = 50_000;
@@ -26,41 +19,6 @@ const LEASE_RECHECK_US = 50_000;
 const MAX_FAILURE_FACTOR = 10;
 /** A cancelled request's mark lasts longer than any wait for a departure. */
 const CANCELLATION_TTL_MS = 3_600_000;
-
-export interface Reservation {
-  egress: Egress;
-  /** The budget of the egress the request counts against (`budgetOf`). */
-  budget: SteamBudget;
-  leaseId: string;
-  /** Milliseconds until the reserved start. */
-  startsInMs: number;
-  /** The egress' state when it was reserved ('failing' ones are tried again after their pause). */
-  state: EgressState;
-  /** Whether the start was due at once and already passed the departure gate. */
-  departed: boolean;
-  /** performance.now() when the reservation was asked for (a departure it recorded is no older). */
-  askedAt: number;
-}
-
-export type ReserveAnswer = ({ reservation: Reservation } | { retryInMs: number }) & {
-  /** Egresses whose cooldown of the budget asked for ran out, noticed by this call. */
-  recovered: Egress[];
-};
-
-export interface StateChange {
-  before: EgressState;
-  after: EgressState;
-  until: Date;
-}
-
-/** How one budget paces every egress, in µs of Redis' clock. */
-export interface Pace {
-  /** Reserved starts are (W + margin)/L apart: a steady flow, no bursts. */
-  spacingUs: number;
-  /** The departure gate's window: W plus the margin (see DEPART). */
-  departureWindowUs: number;
-  limit: number;
-}
 
 /**
  * The Redis side of the egress pool: per budget of each egress its spacing,
@@ -99,13 +57,8 @@ export class EgressLimiter {
       egressStates: redis.script(EGRESS_STATES),
       cancelRequest: redis.script(CANCEL_REQUEST),
     };
-    const pace = (budget: SteamBudget): Pace => {
-      const { limit, windowMs, marginMs } = config.steam.budgets[budget];
-      const departureWindowUs = (windowMs + marginMs) * 1000;
-      // The schedule keeps the gate's pace, so the gate only holds back starts that left late.
-      return { spacingUs: Math.ceil(departureWindowUs / limit), departureWindowUs, limit };
-    };
-    this.paces = { store: pace('store'), api: pace('api') };
+    const { budgets } = config.steam;
+    this.paces = { store: paceOf(budgets.store), api: paceOf(budgets.api) };
     this.leaseTtlMs = config.steam.timeoutMs + 5000;
   }
 
