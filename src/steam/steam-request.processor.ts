@@ -30,12 +30,12 @@ const LIMITER_RETRY_MS = 1000;
 type SteamJob = Job<SteamRequest & { requestsMade?: number }>;
 
 /**
- * Runs each Steam job: waits for a slot on the request's budget of an egress
- * (spacing, lease, cooldown in Redis), makes the one HTTP call, and decides
- * what a failure leads to. Every
- * attempt is a job run and so passes the limiter again. Only Steam's own
- * answers are Steam failures: when Redis cannot answer the limiter, the job
- * waits or goes back to the queue without using an attempt.
+ * Runs each Steam job of both queues (one per budget): waits for a slot on
+ * the request's budget of an egress (spacing, lease, cooldown in Redis), makes
+ * the one HTTP call, and decides what a failure leads to. Every attempt is a
+ * job run and so passes the limiter again. Only Steam's own answers are Steam
+ * failures: when Redis cannot answer the limiter, the job waits or goes back
+ * to the queue without using an attempt.
  */
 @Injectable()
 export class SteamRequestProcessor implements OnModuleInit {

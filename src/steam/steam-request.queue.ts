@@ -23,9 +23,10 @@ interface Waiter {
 
 /**
  * The producer side of the Steam queues (one per budget): `request()` adds
- * one job to its budget's queue and resolves with its answer. One pair of Bull listeners serves every waiting caller of
- * the process (a map from job id to its promise), instead of one
- * `job.finished()` each, which would cost O(waiting) per completion.
+ * one job to its budget's queue and resolves with its answer. One pair of
+ * Bull listeners per queue serves every waiting caller of the process (a map
+ * from job id to its promise), instead of one `job.finished()` each, which
+ * would cost O(waiting) per completion.
  *
  * Only Steam's own answers end a request in a SteamError: a job that Bull
  * failed for any other reason (Redis errors in the limiter, stalled too often)
