@@ -25,7 +25,7 @@ export interface ResultBody {
   };
 }
 
-/** One egress in the details of `GET /health` (CONTRACT.md §3, §5), with each of its budgets. */
+/** One egress in the details of `GET /health` (docs/contract.md#http-endpoints), with each of its budgets. */
 export interface EgressHealth {
   status: string;
   state: string;
