@@ -15,6 +15,7 @@ const REQUIRED = {
 const TIME_VARIABLES = [
   'TASK_STATE_TTL_S',
   'STEAM_RATE_WINDOW_MS',
+  'STEAM_API_RATE_WINDOW_MS',
   'STEAM_RATE_MARGIN_MS',
   'STEAM_TIMEOUT_MS',
   'STEAM_BACKOFF_MS',
@@ -51,8 +52,11 @@ describe(validateEnvironment.name, () => {
       apiUrl: 'https://api.steampowered.com',
       storeUrl: 'https://store.steampowered.com',
       language: 'english',
-      rateLimit: 40,
-      rateWindowMs: 60000,
+      // Two budgets per egress, each with a margin of 2 % of its window.
+      budgets: {
+        store: { limit: 40, windowMs: 60000, marginMs: 1200 },
+        api: { limit: 40, windowMs: 60000, marginMs: 1200 },
+      },
       timeoutMs: 15000,
       cooldownMs: 30000,
       egressConcurrency: 1,
@@ -85,6 +89,27 @@ describe(validateEnvironment.name, () => {
     expect(config.backend.circuit).toEqual({ failures: 7, probeMs: 1500, giveUpMs: 90000 });
   });
 
+  it('reads the Web API budget apart from the store budget, each with a margin of 2 % of its own window', () => {
+    const config = toWorkerConfig(
+      validateEnvironment({
+        ...REQUIRED,
+        STEAM_RATE_LIMIT: '30',
+        STEAM_RATE_WINDOW_MS: '50000',
+        STEAM_API_RATE_LIMIT: '100',
+        STEAM_API_RATE_WINDOW_MS: '300000',
+      }),
+    );
+    expect(config.steam.budgets).toEqual({
+      store: { limit: 30, windowMs: 50000, marginMs: 1000 },
+      api: { limit: 100, windowMs: 300000, marginMs: 6000 },
+    });
+  });
+
+  it('applies STEAM_RATE_MARGIN_MS, when set, to both budgets', () => {
+    const { budgets } = toWorkerConfig(validateEnvironment({ ...REQUIRED, STEAM_RATE_MARGIN_MS: '100' })).steam;
+    expect([budgets.store.marginMs, budgets.api.marginMs]).toEqual([100, 100]);
+  });
+
   it.each(['BACKEND_URL', 'AUTH_URL', 'AUTH_CLIENT_ID', 'AUTH_CLIENT_SECRET'])('requires %s', (variable) => {
     const env: Record<string, string> = { ...REQUIRED };
     delete env[variable];
@@ -95,6 +120,9 @@ describe(validateEnvironment.name, () => {
     ['STEAM_RATE_LIMIT', '0'],
     ['STEAM_RATE_LIMIT', '1.5'],
     ['STEAM_RATE_WINDOW_MS', '-100'],
+    ['STEAM_API_RATE_LIMIT', '0'],
+    ['STEAM_API_RATE_LIMIT', '2.5'],
+    ['STEAM_API_RATE_WINDOW_MS', '-100'],
     ['WORKER_CONCURRENCY', 'four'],
     ['TASK_STATE_TTL_S', '1e3'],
     ['STEAM_DIRECT', 'yes'],

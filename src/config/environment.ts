@@ -94,9 +94,13 @@ export class Environment {
   @Url(['http', 'https']) STEAM_STORE_URL = 'https://store.steampowered.com';
   @Matches(/^[a-z_-]{2,40}$/, { message: 'must be a Steam language name such as english' })
   STEAM_LANGUAGE = 'english';
+  /** The store's budget per egress (appdetails). */
   @Count() STEAM_RATE_LIMIT = 40;
   @Time() STEAM_RATE_WINDOW_MS = 60000;
-  /** Headroom per window for departure jitter; defaults to 2 % of STEAM_RATE_WINDOW_MS. */
+  /** The Web API's budget per egress (GetAppList): Steam counts it apart from the store's. */
+  @Count() STEAM_API_RATE_LIMIT = 40;
+  @Time() STEAM_API_RATE_WINDOW_MS = 60000;
+  /** Headroom per window for departure jitter, in both budgets; defaults to 2 % of each budget's window. */
   @IsOptional() @Time() STEAM_RATE_MARGIN_MS?: number;
   @Time() STEAM_TIMEOUT_MS = 15000;
   @Count() STEAM_MAX_ATTEMPTS = 5;

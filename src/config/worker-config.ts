@@ -14,6 +14,14 @@ export interface RetryPolicy {
   jitter: number;
 }
 
+/** One budget of an egress: at most `limit` requests leave through it in any `windowMs`. */
+export interface RateBudget {
+  limit: number;
+  windowMs: number;
+  /** Extra time every `limit` requests span, so that departures that leave late stay within the window. */
+  marginMs: number;
+}
+
 /**
  * The one validated, typed configuration, grouped by outside system. Nothing
  * outside `config/` reads `process.env`; everything else injects this.
@@ -37,10 +45,11 @@ export abstract class WorkerConfig {
     apiUrl: string;
     storeUrl: string;
     language: string;
-    rateLimit: number;
-    rateWindowMs: number;
-    /** Extra time every L requests span on one egress, so that late departures stay within W. */
-    rateMarginMs: number;
+    /**
+     * Each egress' two budgets (docs/contract.md#rate-limit): Steam limits its
+     * store and its Web API separately. `budgetOf` (src/steam) says which a request uses.
+     */
+    budgets: { store: RateBudget; api: RateBudget };
     timeoutMs: number;
     cooldownMs: number;
     egressConcurrency: number;
@@ -98,9 +107,10 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
       apiUrl: env.STEAM_API_URL.replace(/\/+$/, ''),
       storeUrl: env.STEAM_STORE_URL.replace(/\/+$/, ''),
       language: env.STEAM_LANGUAGE,
-      rateLimit: env.STEAM_RATE_LIMIT,
-      rateWindowMs: env.STEAM_RATE_WINDOW_MS,
-      rateMarginMs: env.STEAM_RATE_MARGIN_MS ?? Math.ceil(env.STEAM_RATE_WINDOW_MS * DEFAULT_RATE_MARGIN),
+      budgets: {
+        store: rateBudget(env.STEAM_RATE_LIMIT, env.STEAM_RATE_WINDOW_MS, env.STEAM_RATE_MARGIN_MS),
+        api: rateBudget(env.STEAM_API_RATE_LIMIT, env.STEAM_API_RATE_WINDOW_MS, env.STEAM_RATE_MARGIN_MS),
+      },
       timeoutMs: env.STEAM_TIMEOUT_MS,
       cooldownMs: env.STEAM_COOLDOWN_MS,
       egressConcurrency: env.STEAM_EGRESS_CONCURRENCY,
@@ -142,4 +152,9 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
     // Read here, once: `@<path>` names a file.
     schedules: parseSchedules(env.SCHEDULES, { maxBatchApps: env.MAX_BATCH_APPS }),
   };
+}
+
+/** A budget of `limit` per `windowMs`; its margin is STEAM_RATE_MARGIN_MS when set, else 2 % of its own window. */
+function rateBudget(limit: number, windowMs: number, marginMs: number | undefined): RateBudget {
+  return { limit, windowMs, marginMs: marginMs ?? Math.ceil(windowMs * DEFAULT_RATE_MARGIN) };
 }

@@ -5,6 +5,7 @@ import { WorkerConfig } from '../config/worker-config';
 import { RedisClient } from '../redis/redis.module';
 import { EgressLimiter } from '../steam/egress/egress.limiter';
 import { EgressPool } from '../steam/egress/egress.pool';
+import { STEAM_BUDGETS } from '../steam/steam-budget';
 import { ConsumerState } from '../rabbit/consumer.state';
 import { RabbitConnection } from '../rabbit/rabbit.connection';
 
@@ -41,8 +42,9 @@ export class DependenciesIndicator {
   }
 
   /**
-   * Each egress' state, as details of liveness: `up` whatever its state, since
-   * a cooling or failing egress is the pool doing its job, not a stuck process.
+   * Each egress' state and its budgets', as details of liveness: `up` whatever
+   * its state, since a cooling or failing egress is the pool doing its job,
+   * not a stuck process.
    */
   async egresses(): Promise<HealthIndicatorResult> {
     const states = await Promise.race([
@@ -52,7 +54,10 @@ export class DependenciesIndicator {
     const results = this.pool.egresses.map((egress, i) => {
       const entry = states?.[i];
       const details = entry
-        ? { state: entry.state, ...(entry.until ? { until: entry.until.toISOString() } : {}) }
+        ? {
+            ...stateDetails(entry),
+            ...Object.fromEntries(STEAM_BUDGETS.map((budget) => [budget, stateDetails(entry.budgets[budget])])),
+          }
         : { state: 'unknown' };
       return this.health.check(`egress:${egress.label}`).up(details);
     });
@@ -75,4 +80,9 @@ export class DependenciesIndicator {
     }
     return check.degraded({ message: 'not consuming' });
   }
+}
+
+/** `{state, until?}` of an egress or a budget, the time as ISO 8601. */
+function stateDetails({ state, until }: { state: string; until?: Date }): { state: string; until?: string } {
+  return until ? { state, until: until.toISOString() } : { state };
 }

@@ -156,6 +156,15 @@ describe(BullRedisClients.name, () => {
     expect(connections.client.options).toMatchObject({ tls: {}, db: 4 });
   });
 
+  it('hands every queue the same client and subscriber, and a blocking client of its own', () => {
+    const { createClient } = lazy('redis://localhost:6390');
+
+    expect(createClient('client')).toBe(createClient('client'));
+    expect(createClient('subscriber')).toBe(createClient('subscriber'));
+    expect(createClient('client')).not.toBe(createClient('subscriber'));
+    expect(createClient('bclient')).not.toBe(createClient('bclient'));
+  });
+
   it('closes every client it made', async () => {
     const { clients, createClient } = lazy('redis://localhost:6390');
     const made = [createClient('client'), createClient('subscriber'), createClient('bclient')];

@@ -60,12 +60,15 @@ export function bullClientOptions(
 }
 
 /**
- * Bull's `createClient` for one queue, and the clients it made. Bull does not
- * close the clients of a `createClient` itself: call {@link close} once the
- * queue has closed.
+ * Bull's `createClient` for the queues of one app, and the clients it made.
+ * The queues share one client and one subscriber (Bull's own pattern for
+ * several queues); each gets a blocking client of its own, which it blocks on.
+ * Bull does not close the clients of a `createClient` itself: call
+ * {@link close} once every queue has closed.
  */
 export class BullRedisClients {
   private readonly clients = new Set<Redis>();
+  private readonly shared = new Map<BullClientType, Redis>();
 
   constructor(
     private readonly url: string,
@@ -75,6 +78,8 @@ export class BullRedisClients {
 
   /** Pass as Bull's `createClient` option. */
   readonly createClient = (type: BullClientType, redisOpts?: RedisOptions): Redis => {
+    const known = this.shared.get(type);
+    if (known) return known;
     // Bull renames the blocking client after its queue when it starts processing.
     const name = this.namePrefix === undefined || type === 'bclient' ? undefined : `${this.namePrefix}:bull-${type}`;
     const client = new Redis(bullClientOptions(this.url, type, redisOpts, name));
@@ -82,6 +87,7 @@ export class BullRedisClients {
     // would print every reconnect error as an unhandled error event.
     client.on('error', () => undefined);
     this.clients.add(client);
+    if (type !== 'bclient') this.shared.set(type, client);
     return client;
   };
 
@@ -89,6 +95,7 @@ export class BullRedisClients {
   async close(timeoutMs = 500): Promise<void> {
     const clients = [...this.clients];
     this.clients.clear();
+    this.shared.clear();
     await Promise.all(clients.map((client) => quit(client, timeoutMs)));
   }
 }

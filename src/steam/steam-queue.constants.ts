@@ -1,8 +1,17 @@
 import type { JobOptions } from 'bull';
 
+import type { SteamBudget } from './steam-budget';
 import { RetryLater } from './steam.errors';
 
 export const STEAM_QUEUE = 'steam-requests';
+
+/**
+ * One Bull queue per budget (docs/contract.md#steam-calls), each with its own
+ * processor slots: a backlog on one budget (a batch's appdetails) never holds
+ * the other's requests (GetAppList pages) in line behind it, where they would
+ * wait while their own budget sits idle. The store's keeps the old name.
+ */
+export const STEAM_QUEUES: Readonly<Record<SteamBudget, string>> = { store: STEAM_QUEUE, api: `${STEAM_QUEUE}-api` };
 
 /** A processor's "try again after this long" is carried on the error it throws. */
 export const RETRY_LATER_BACKOFF = 'steam-retry-later';

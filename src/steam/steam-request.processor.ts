@@ -8,9 +8,9 @@ import { WorkerConfig } from '../config/worker-config';
 import { DepartureGate } from './egress/departure.gate';
 import { EgressLimiter, Reservation, StateChange } from './egress/egress.limiter';
 import { EgressPool } from './egress/egress.pool';
-import { STEAM_QUEUE } from './steam-queue.constants';
+import { STEAM_QUEUES } from './steam-queue.constants';
+import { budgetOf } from './steam-budget';
 import { SteamClient } from './steam.client';
-import type { Egress } from './egress/egress';
 import {
   asSteamError,
   RetryLater,
@@ -30,11 +30,12 @@ const LIMITER_RETRY_MS = 1000;
 type SteamJob = Job<SteamRequest & { requestsMade?: number }>;
 
 /**
- * Runs each Steam job: waits for an egress slot (spacing, lease, cooldown in
- * Redis), makes the one HTTP call, and decides what a failure leads to. Every
- * attempt is a job run and so passes the limiter again. Only Steam's own
- * answers are Steam failures: when Redis cannot answer the limiter, the job
- * waits or goes back to the queue without using an attempt.
+ * Runs each Steam job of both queues (one per budget): waits for a slot on
+ * the request's budget of an egress (spacing, lease, cooldown in Redis), makes
+ * the one HTTP call, and decides what a failure leads to. Every attempt is a
+ * job run and so passes the limiter again. Only Steam's own answers are Steam
+ * failures: when Redis cannot answer the limiter, the job waits or goes back
+ * to the queue without using an attempt.
  */
 @Injectable()
 export class SteamRequestProcessor implements OnModuleInit {
@@ -42,20 +43,24 @@ export class SteamRequestProcessor implements OnModuleInit {
   /** One per job this process is running: aborted when the worker stops. */
   private readonly running = new Set<AbortController>();
   private stopping = false;
+  private readonly queues: readonly Queue[];
 
   constructor(
-    @InjectQueue(STEAM_QUEUE) private readonly queue: Queue,
+    @InjectQueue(STEAM_QUEUES.store) storeQueue: Queue,
+    @InjectQueue(STEAM_QUEUES.api) apiQueue: Queue,
     private readonly client: SteamClient,
     private readonly limiter: EgressLimiter,
     private readonly pool: EgressPool,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
-  ) {}
+  ) {
+    this.queues = [storeQueue, apiQueue];
+  }
 
   onModuleInit(): void {
-    // One slot per lease the pool can grant, so this process alone can fill
-    // every egress; more would only wait in the limiter.
+    // Per budget, one slot per start the pool can reserve on it, so this
+    // process alone can fill every egress; more would only wait in the limiter.
     const concurrency = this.pool.egresses.length * this.config.steam.egressConcurrency;
-    void this.queue.process('*', concurrency, (job: SteamJob) => this.process(job));
+    for (const queue of this.queues) void queue.process('*', concurrency, (job: SteamJob) => this.process(job));
   }
 
   /**
@@ -66,7 +71,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     this.stopping = true;
     for (const controller of this.running)
       controller.abort(new SteamRequestHandedBackError('the worker is shutting down'));
-    await this.queue.pause(true, true).catch(() => undefined);
+    await Promise.all(this.queues.map((queue) => queue.pause(true, true).catch(() => undefined)));
   }
 
   async process(job: SteamJob): Promise<SteamOutcome> {
@@ -93,7 +98,8 @@ export class SteamRequestProcessor implements OnModuleInit {
     try {
       // setTimeout never fires in under 1 ms: a start that is due now does not wait.
       if (reservation.startsInMs >= 1) await sleep(reservation.startsInMs, signal);
-      const gate = new DepartureGate(this.limiter, reservation, String(job.id), this.config.steam.rateMarginMs);
+      const { marginMs } = this.config.steam.budgets[reservation.budget];
+      const gate = new DepartureGate(this.limiter, reservation, String(job.id), marginMs);
       // Through the gate now, and again at the socket if the request got there late.
       await this.untilRedisAnswers(() => gate.pass(signal), signal);
       const beforeSend = () => gate.pass(signal);
@@ -120,12 +126,15 @@ export class SteamRequestProcessor implements OnModuleInit {
   }
 
   private async waitForEgress(job: SteamJob, signal: AbortSignal): Promise<Reservation> {
+    const budget = budgetOf(job.data);
     for (;;) {
-      if (this.stopping || isClosing(this.queue)) {
+      if (this.stopping || isClosing(job.queue)) {
         throw new RetryLater(`queue closing; ${describeRequest(job.data)} handed back`, 0);
       }
-      const answer = await this.untilRedisAnswers(() => this.limiter.reserve(this.pool.egresses), signal);
-      for (const egress of answer.recovered) this.logger.log(`Egress ${egress.label} is ready (cooldown over)`);
+      const answer = await this.untilRedisAnswers(() => this.limiter.reserve(this.pool.egresses, budget), signal);
+      for (const egress of answer.recovered) {
+        this.logger.log(`Egress ${egress.label}: its ${budget} budget is ready (cooldown over)`);
+      }
       if ('reservation' in answer) return answer.reservation;
       await sleep(Math.min(answer.retryInMs, MAX_WAIT_SLICE_MS), signal);
     }
@@ -150,7 +159,7 @@ export class SteamRequestProcessor implements OnModuleInit {
   private async onFailure(job: SteamJob, reservation: Reservation, thrown: unknown): Promise<SteamOutcome> {
     const error = asSteamError(thrown);
     const action = steamFailureAction(error.kind);
-    if (action.pauseEgress) await this.pauseEgress(reservation.egress, action.pauseEgress, error);
+    if (action.pauseEgress) await this.pauseEgress(reservation, action.pauseEgress, error);
     if (!action.retry) {
       return { ok: false, failure: error.toFailure() };
     }
@@ -168,25 +177,23 @@ export class SteamRequestProcessor implements OnModuleInit {
     throw new RetryLater(error.message, backoffDelay(retry, requestsMade));
   }
 
-  private async pauseEgress(egress: Egress, state: 'cooling' | 'failing', error: SteamError): Promise<void> {
-    const change = await this.changeState(egress, state, error).catch((redisError: Error) => {
-      this.logger.warn(`Could not pause egress ${egress.label}: ${redisError.message}`);
+  /** A 429 (or a store 403) cools the budget it came from; a failing proxy pauses the whole egress. */
+  private async pauseEgress(reservation: Reservation, state: 'cooling' | 'failing', error: SteamError): Promise<void> {
+    const { egress, budget } = reservation;
+    const what = state === 'failing' ? `Egress ${egress.label}` : `Egress ${egress.label}'s ${budget} budget`;
+    const change = await this.changeState(reservation, state, error).catch((redisError: Error) => {
+      this.logger.warn(`Could not pause ${what}: ${redisError.message}`);
       return undefined;
     });
     if (change && change.before !== change.after) {
-      this.logger.warn(
-        `Egress ${egress.label} is ${change.after} until ${change.until.toISOString()}: ${error.message}`,
-      );
+      this.logger.warn(`${what} is ${change.after} until ${change.until.toISOString()}: ${error.message}`);
     }
   }
 
-  private changeState(egress: Egress, state: 'cooling' | 'failing', error: SteamError): Promise<StateChange> {
-    return state === 'failing'
-      ? this.limiter.markFailing(egress)
-      : this.limiter.coolDown(
-          egress,
-          (error instanceof SteamRateLimitedError ? error.retryAfterMs : undefined) ?? this.config.steam.cooldownMs,
-        );
+  private changeState(reservation: Reservation, state: 'cooling' | 'failing', error: SteamError): Promise<StateChange> {
+    if (state === 'failing') return this.limiter.markFailing(reservation.egress);
+    const retryAfterMs = error instanceof SteamRateLimitedError ? error.retryAfterMs : undefined;
+    return this.limiter.coolDown(reservation.egress, reservation.budget, retryAfterMs ?? this.config.steam.cooldownMs);
   }
 
   private async onEgressWorking(reservation: Reservation): Promise<void> {

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 
 import { sleep } from '../common/sleep';
 import { EgressLimiter } from './egress/egress.limiter';
-import { STEAM_JOB_OPTIONS, STEAM_QUEUE } from './steam-queue.constants';
+import { STEAM_JOB_OPTIONS, STEAM_QUEUES } from './steam-queue.constants';
+import { budgetOf, SteamBudget } from './steam-budget';
 import { fromOutcome } from './steam.errors';
 import type { SteamOutcome, SteamRequest, SteamResult } from './steam-request';
 
@@ -21,10 +22,11 @@ interface Waiter {
 }
 
 /**
- * The producer side of the Steam queue: `request()` adds one job and resolves
- * with its answer. One pair of Bull listeners serves every waiting caller of
- * the process (a map from job id to its promise), instead of one
- * `job.finished()` each, which would cost O(waiting) per completion.
+ * The producer side of the Steam queues (one per budget): `request()` adds
+ * one job to its budget's queue and resolves with its answer. One pair of
+ * Bull listeners per queue serves every waiting caller of the process (a map
+ * from job id to its promise), instead of one `job.finished()` each, which
+ * would cost O(waiting) per completion.
  *
  * Only Steam's own answers end a request in a SteamError: a job that Bull
  * failed for any other reason (Redis errors in the limiter, stalled too often)
@@ -35,25 +37,33 @@ interface Waiter {
 export class SteamRequestQueue implements OnModuleInit {
   private readonly logger = new Logger(SteamRequestQueue.name);
   private readonly waiters = new Map<string, Waiter>();
+  private readonly queues: Readonly<Record<SteamBudget, Queue>>;
 
   constructor(
-    @InjectQueue(STEAM_QUEUE) private readonly queue: Queue,
+    @InjectQueue(STEAM_QUEUES.store) storeQueue: Queue,
+    @InjectQueue(STEAM_QUEUES.api) apiQueue: Queue,
     private readonly limiter: EgressLimiter,
-  ) {}
+  ) {
+    this.queues = { store: storeQueue, api: apiQueue };
+  }
 
   async onModuleInit(): Promise<void> {
-    this.queue.on('global:completed', (jobId: string, value: unknown) => {
+    await Promise.all(Object.values(this.queues).map((queue) => this.listen(queue)));
+  }
+
+  private async listen(queue: Queue): Promise<void> {
+    queue.on('global:completed', (jobId: string, value: unknown) => {
       // Every process hears every completion: parse only the answers this one waits for.
       if (this.waiters.has(jobId)) this.settle(jobId, parse(value));
     });
-    this.queue.on('global:failed', (jobId: string, reason: unknown) => {
+    queue.on('global:failed', (jobId: string, reason: unknown) => {
       if (this.waiters.has(jobId)) void this.runAgain(jobId, String(reason));
     });
-    this.queue.on('error', (error: Error) => this.logger.warn(`Steam queue: ${error.message}`));
-    await this.queue.isReady();
+    queue.on('error', (error: Error) => this.logger.warn(`Steam queue: ${error.message}`));
+    await queue.isReady();
     // Completions announced while the subscriber was reconnecting are lost:
     // read the outcome of every waiting job from Redis again.
-    (this.queue as Queue & { eclient: Redis }).eclient.on('ready', () => void this.reconcile());
+    (queue as Queue & { eclient: Redis }).eclient.on('ready', () => void this.reconcile(queue));
   }
 
   /**
@@ -72,7 +82,7 @@ export class SteamRequestQueue implements OnModuleInit {
     const onAbort = () => {
       this.waiters.get(jobId)?.reject(signal!.reason as Error);
       // Taken off the queue if no process has it yet, else stopped at the departure gate.
-      void this.queue
+      void this.queueOf(request)
         .getJob(jobId)
         .then((job) => job?.remove())
         .catch(() => this.limiter.cancel(jobId))
@@ -92,7 +102,7 @@ export class SteamRequestQueue implements OnModuleInit {
   private async add(request: SteamRequest, jobId: string, signal?: AbortSignal): Promise<void> {
     for (let failures = 0; ; failures++) {
       try {
-        await this.queue.add(request.kind, request, { ...STEAM_JOB_OPTIONS, jobId });
+        await this.queueOf(request).add(request.kind, request, { ...STEAM_JOB_OPTIONS, jobId });
         return;
       } catch (error) {
         signal?.throwIfAborted();
@@ -107,10 +117,11 @@ export class SteamRequestQueue implements OnModuleInit {
     this.logger.warn(`Steam job ${jobId} failed outside Steam (${reason}); running it again`);
     for (;;) {
       await sleep(REDIS_RETRY_MS);
-      if (!this.waiters.has(jobId)) return;
+      const waiter = this.waiters.get(jobId);
+      if (!waiter) return;
       try {
-        const job = await this.queue.getJob(jobId);
-        if (!job) return void (await this.add(this.waiters.get(jobId)!.request, jobId));
+        const job = await this.queueOf(waiter.request).getJob(jobId);
+        if (!job) return void (await this.add(waiter.request, jobId));
         if (await job.isFailed()) await job.retry();
         return;
       } catch (error) {
@@ -123,16 +134,22 @@ export class SteamRequestQueue implements OnModuleInit {
     this.waiters.get(jobId)?.resolve(outcome);
   }
 
-  private async reconcile(): Promise<void> {
+  /** Each budget's requests wait in a queue of their own (see STEAM_QUEUES). */
+  private queueOf(request: SteamRequest): Queue {
+    return this.queues[budgetOf(request)];
+  }
+
+  private async reconcile(queue: Queue): Promise<void> {
     for (const [jobId, waiter] of [...this.waiters]) {
-      const job = await this.queue.getJob(jobId).catch(() => undefined);
+      if (this.queueOf(waiter.request) !== queue) continue;
+      const job = await queue.getJob(jobId).catch(() => undefined);
       // Redis away again: the next 'ready' reconciles.
       if (job === undefined) continue;
       if (job === null) {
         // Redis came back without the job (restarted empty, failed over): nobody
         // would ever answer this caller. Add it again under the same id.
         this.logger.warn(`Steam job ${jobId} lost with Redis; adding it again`);
-        await this.queue
+        await queue
           .add(waiter.request.kind, waiter.request, { ...STEAM_JOB_OPTIONS, jobId })
           .catch((error: Error) => this.logger.warn(`Could not add a lost Steam job again: ${error.message}`));
         continue;

@@ -149,22 +149,3 @@ export function describeRequest(request: SteamRequest): string {
       return `${request.kind} of ${request.appIds.length} app(s) from ${request.appIds[0]}/${request.country}`;
   }
 }
-
-/**
- * Which Steam budget a request spends: the store's (`STEAM_STORE_URL`) or the
- * Web API's (`STEAM_API_URL`), which Steam limits apart (docs/contract.md#prices,
- * #planned: two budgets per egress). The limiter reads it; the request kinds say it.
- */
-export type SteamBudget = 'store' | 'api';
-
-export function budgetOf(request: SteamRequest): SteamBudget {
-  switch (request.kind) {
-    case 'appdetails':
-    case 'appprices':
-      return 'store';
-    case 'applist':
-    case 'appchanges':
-    case 'storeitems':
-      return 'api';
-  }
-}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { OutputCapture } from '../support/output-capture';
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
-import { EgressHealth, range, sleep } from '../support/shapes';
+import { BUDGETS_READY, EgressHealth, range, sleep } from '../support/shapes';
 import { useWorld } from '../support/vitest-world';
 
 const COOLDOWN_MS = 500;
@@ -70,12 +70,14 @@ describe('Steam egress pool: failing proxies', () => {
     // An egress never fails liveness.
     expect(seen.httpStatus).toBe(200);
     expect(seen.status).toBe('ok');
-    expect(seen.details['egress:direct']).toEqual({ status: 'up', state: 'ready' });
+    expect(seen.details['egress:direct']).toEqual({ status: 'up', state: 'ready', ...BUDGETS_READY });
     for (const proxy of [refusing, locked]) {
       expect(seen.details[`egress:${proxy.label}`], proxy.name).toEqual({
         status: 'up',
         state: 'failing',
         until: expect.any(String),
+        // The whole egress is paused; neither budget cools.
+        ...BUDGETS_READY,
       });
     }
   });
@@ -98,11 +100,12 @@ describe('Steam egress pool: failing proxies', () => {
     const throughRefusing = appDetailsSince(before).filter((request) => egressOf(request) === refusing.name);
     expect(throughRefusing.length).toBeGreaterThanOrEqual(1);
     const seen = await health();
-    expect(seen.details[key]).toEqual({ status: 'up', state: 'ready' });
+    expect(seen.details[key]).toEqual({ status: 'up', state: 'ready', ...BUDGETS_READY });
     expect(seen.details[`egress:${locked.label}`]).toEqual({
       status: 'up',
       state: 'failing',
       until: expect.any(String),
+      ...BUDGETS_READY,
     });
   });
 

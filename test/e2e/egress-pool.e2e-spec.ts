@@ -5,7 +5,7 @@ import { SteamClient } from '../../src/steam/steam.client';
 
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
 import { maxInSlidingWindow } from '../support/http-stand-in';
-import { EgressHealth, range } from '../support/shapes';
+import { BUDGETS_READY, EgressHealth, range } from '../support/shapes';
 import { waitFor } from '../support/rmq';
 import { useWorld } from '../support/vitest-world';
 
@@ -197,7 +197,14 @@ describe('Steam egress pool: direct and two proxies', () => {
       );
       const now = Date.now();
 
-      expect(cooling).toEqual({ status: 'up', state: 'cooling', until: expect.any(String) });
+      // Only the store budget (appdetails) cools; the Web API's stays ready.
+      expect(cooling).toEqual({
+        status: 'up',
+        state: 'cooling',
+        until: cooling.store?.until,
+        store: { state: 'cooling', until: expect.any(String) },
+        api: { state: 'ready' },
+      });
       expect(Date.parse(cooling.until!)).toBeGreaterThan(now);
       expect(Date.parse(cooling.until!)).toBeLessThanOrEqual(now + COOLDOWN_MS + 500);
       const result = await resultOf('throttled');
@@ -246,7 +253,13 @@ describe('Steam egress pool: direct and two proxies', () => {
       expect(health.httpStatus).toBe(200);
       expect(health.status).toBe('ok');
       for (const [key, state] of Object.entries(health.egresses)) {
-        expect(state, key).toEqual({ status: 'up', state: 'cooling', until: expect.any(String) });
+        expect(state, key).toEqual({
+          status: 'up',
+          state: 'cooling',
+          until: state.store?.until,
+          store: { state: 'cooling', until: expect.any(String) },
+          api: { state: 'ready' },
+        });
         // Retry-After (2 s), not STEAM_COOLDOWN_MS (3 s).
         expect(Date.parse(state.until!) - now, key).toBeLessThanOrEqual(2000 + 300);
       }
@@ -268,9 +281,9 @@ describe('Steam egress pool: direct and two proxies', () => {
 
     expect(health.httpStatus).toBe(200);
     expect(health.egresses).toEqual({
-      'egress:direct': { status: 'up', state: 'ready' },
-      [`egress:${plain.label}`]: { status: 'up', state: 'ready' },
-      [`egress:${authed.label}`]: { status: 'up', state: 'ready' },
+      'egress:direct': { status: 'up', state: 'ready', ...BUDGETS_READY },
+      [`egress:${plain.label}`]: { status: 'up', state: 'ready', ...BUDGETS_READY },
+      [`egress:${authed.label}`]: { status: 'up', state: 'ready', ...BUDGETS_READY },
     });
     // The proxy with basic auth carried requests with the credentials of its URL.
     expect(authed.counts.forwarded).toBeGreaterThan(10);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { egressOf, ForwardProxy } from '../support/forward-proxy';
-import { EgressHealth } from '../support/shapes';
+import { BUDGETS_READY, EgressHealth } from '../support/shapes';
 import { waitFor } from '../support/rmq';
 import { TlsSteam } from '../support/tls-steam';
 import { useWorld } from '../support/vitest-world';
@@ -76,7 +76,9 @@ describe.runIf(built)('Steam egress pool in a worker process', () => {
       expect(proxy.counts.tunnels).toBeGreaterThanOrEqual(1);
       expect(proxy.counts.forwarded).toBe(0);
       expect(proxy.counts.authRefused).toBe(0);
-      expect(await egressHealth()).toEqual({ [`egress:${proxy.label}`]: { status: 'up', state: 'ready' } });
+      expect(await egressHealth()).toEqual({
+        [`egress:${proxy.label}`]: { status: 'up', state: 'ready', ...BUDGETS_READY },
+      });
     });
 
     it('treats a CONNECT the proxy answers with 502 as a proxy failure: failing, waiting, no attempt spent', async () => {
@@ -93,7 +95,7 @@ describe.runIf(built)('Steam egress pool in a worker process', () => {
           5000,
           'the proxy failing',
         );
-        expect(failing).toEqual({ status: 'up', state: 'failing', until: expect.any(String) });
+        expect(failing).toEqual({ status: 'up', state: 'failing', until: expect.any(String), ...BUDGETS_READY });
       } finally {
         proxy.answerStatus(undefined);
       }

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { STEAM_QUEUES } from '../../src/steam/steam-queue.constants';
+
 import { waitFor } from '../support/rmq';
 import { TlsRedisServer } from '../support/tls-redis';
 import { useWorld } from '../support/vitest-world';
@@ -12,12 +14,13 @@ import { ChildWorker } from '../support/worker.process';
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'main.js'));
 /** The database REDIS_URL names: it must survive the move to TLS too. */
 const DB = 2;
-/** Bull's name for the blocking client of the Steam queue: `<prefix>:<base64 of the queue name>`. */
-const bullWorkerName = (prefix: string) => `${prefix}:${Buffer.from('steam-requests').toString('base64')}`;
+/** Bull's names for the blocking clients of the Steam queues (one per budget): `<prefix>:<base64 of the queue name>`. */
+const bullWorkerNames = (prefix: string) =>
+  Object.values(STEAM_QUEUES).map((queue) => `${prefix}:${Buffer.from(queue).toString('base64')}`);
 
 /**
  * REDIS_URL=rediss://… (docs/contract.md#configuration) in the built worker: every Redis
- * connection, Bull's three included, speaks TLS. The Redis here listens on a
+ * connection, Bull's included, speaks TLS. The Redis here listens on a
  * TLS port only, so a connection that is not TLS gets nowhere (and leaves a
  * failed handshake in the server's log). The worker trusts the throwaway CA
  * through NODE_EXTRA_CA_CERTS, read at process start, hence a child process.
@@ -59,7 +62,7 @@ describe.runIf(built)('REDIS_URL rediss:// in a worker process', () => {
     expect(redis.failedHandshakes()).toEqual([]);
   });
 
-  it("has every connection of the worker, Bull's three included, on the TLS port, in the database of REDIS_URL", async () => {
+  it("has every connection of the worker, Bull's included, on the TLS port, in the database of REDIS_URL", async () => {
     const admin = redis.client();
     const connections = ((await admin.client('LIST')) as string)
       .split('\n')
@@ -74,10 +77,10 @@ describe.runIf(built)('REDIS_URL rediss:// in a worker process', () => {
         `${names.REDIS_PREFIX}:bull-client`,
         `${names.REDIS_PREFIX}:bull-subscriber`,
         `${names.REDIS_PREFIX}:worker`,
-        bullWorkerName(names.REDIS_PREFIX),
+        ...bullWorkerNames(names.REDIS_PREFIX),
       ].sort(),
     );
-    expect(connections.map((connection) => connection.db)).toEqual([DB, DB, DB, DB]);
+    expect(connections.map((connection) => connection.db)).toEqual([DB, DB, DB, DB, DB]);
     // The queue's and the worker's keys live in that database, under the prefix.
     expect(await admin.dbsize()).toBe(0);
     await admin.select(DB);
@@ -127,13 +130,13 @@ describe("Bull's connections when the app closes", () => {
   it('closes all of them', async () => {
     const worker = await world.startWorker();
     try {
-      await waitFor(async () => (await namedConnections()).length === 4, 10_000, 'four named connections');
+      await waitFor(async () => (await namedConnections()).length === 5, 10_000, 'five named connections');
       expect(await namedConnections()).toEqual(
         [
           `${names.REDIS_PREFIX}:bull-client`,
           `${names.REDIS_PREFIX}:bull-subscriber`,
           `${names.REDIS_PREFIX}:worker`,
-          bullWorkerName(names.REDIS_PREFIX),
+          ...bullWorkerNames(names.REDIS_PREFIX),
         ].sort(),
       );
     } finally {

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { STEAM_QUEUES } from '../../src/steam/steam-queue.constants';
+
 import type { RecordedRequest, Reply } from '../support/http-stand-in';
 import { waitFor } from '../support/rmq';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -29,11 +31,13 @@ async function egressState(worker: DrillWorker): Promise<string | undefined> {
   return health?.details?.['egress:direct']?.state;
 }
 
-/** Steam jobs a worker of `drill` is running (Bull's active list, read from the shared Redis). */
+/** Steam jobs a worker of `drill` is running (the active lists of Bull's queues, one per budget, read from the shared Redis). */
 async function activeSteamJobs(drill: Drill): Promise<number> {
   const redis = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
-    return await redis.llen(`${drill.names.REDIS_PREFIX}:steam-requests:active`);
+    const lists = Object.values(STEAM_QUEUES).map((queue) => `${drill.names.REDIS_PREFIX}:${queue}:active`);
+    const lengths = await Promise.all(lists.map((list) => redis.llen(list)));
+    return lengths.reduce((sum, length) => sum + length, 0);
   } finally {
     redis.disconnect();
   }
@@ -178,7 +182,7 @@ describe('drill: Redis blip while paging the app list', () => {
     const listRequests = () =>
       steam.requests.filter((request) => request.url.pathname === '/IStoreService/GetAppList/v1/');
     // The stand-in scripts appdetails only: its GetAppList answers are wrapped here,
-    // so that the fourth page is answered 429 once and the egress cools.
+    // so that the fourth page is answered 429 once and the egress' Web API budget cools.
     const standIn = steam as unknown as { handle(request: RecordedRequest): Reply };
     const answer = standIn.handle.bind(steam);
     let tooManyAt: number | undefined;
@@ -191,8 +195,9 @@ describe('drill: Redis blip while paging the app list', () => {
     };
     const worker = await drill.spawn({
       REDIS_URL: `redis://127.0.0.1:${proxy!.port}`,
-      STEAM_RATE_LIMIT: '2',
-      STEAM_RATE_WINDOW_MS: '1000',
+      // Pages go on the Web API budget: paced at 2 a second, as the drill was written for.
+      STEAM_API_RATE_LIMIT: '2',
+      STEAM_API_RATE_WINDOW_MS: '1000',
       STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
       LOG_LEVEL: 'info',
     });

@@ -250,7 +250,8 @@ describe('drill: limit on the wire (worker starved between gate and socket)', ()
       STEAM_RATE_MARGIN_MS: String(MARGIN_MS),
       LOG_LEVEL: 'debug',
     });
-    const departureLog = `${drill.names.REDIS_PREFIX}:egress:direct:departures`;
+    // appdetails: the store budget's departure log of the host's own IP.
+    const departureLog = `${drill.names.REDIS_PREFIX}:egress:direct:store:departures`;
     starver = await startStarver(departureLog);
     const departures = watchDepartures(departureLog);
     const stamps = watchStampSlack();

@@ -25,12 +25,23 @@ export interface ResultBody {
   };
 }
 
-/** One egress in the details of `GET /health` (docs/contract.md#http-endpoints). */
+/** One egress in the details of `GET /health` (docs/contract.md#http-endpoints), with each of its budgets. */
 export interface EgressHealth {
   status: string;
   state: string;
   until?: string;
+  store?: BudgetHealth;
+  api?: BudgetHealth;
 }
+
+/** One budget of an egress in the details of `GET /health`: 'ready' or 'cooling' until a time. */
+export interface BudgetHealth {
+  state: string;
+  until?: string;
+}
+
+/** Both budgets of an egress as `/health` shows them when neither cools. */
+export const BUDGETS_READY = { store: { state: 'ready' }, api: { state: 'ready' } };
 
 /** `count` consecutive integers from `from`. */
 export const range = (from: number, count: number) => Array.from({ length: count }, (_, index) => from + index);

@@ -61,6 +61,8 @@ export function testEnvironment(standIns: StandIns, names: ReturnType<typeof iso
     STEAM_API_KEY: standIns.steam.apiKey,
     STEAM_RATE_LIMIT: '1000',
     STEAM_RATE_WINDOW_MS: '1000',
+    STEAM_API_RATE_LIMIT: '1000',
+    STEAM_API_RATE_WINDOW_MS: '1000',
     // The stand-in Steam shares a busy 2-core CI machine (and often its process)
     // with the workers: 100 ms per window absorbs its own scheduling lag when it
     // counts arrivals. Production keeps the default 2 % of the window.

@@ -10,6 +10,7 @@ const MARGIN_MS = 100;
 function reservation(overrides: Partial<Reservation> = {}): Reservation {
   return {
     egress: DIRECT_EGRESS,
+    budget: 'store',
     leaseId: 'lease-1',
     startsInMs: 0,
     state: 'ready',
