@@ -1,28 +1,19 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import type { WorkerConfig } from '../config/worker-config';
-import { RedisClient } from '../redis/redis.module';
+import { redisForSpec } from '../../test/support/redis-for-spec';
+
 import { CLAIM_TTL_S, ScheduleClaims } from './schedule.claims';
 
 const TICK = Date.UTC(2026, 10, 29, 18, 5);
 
 describe(ScheduleClaims.name, () => {
-  const config = {
-    redis: { url: 'redis://127.0.0.1:6379', prefix: `test:claims-${randomUUID().slice(0, 8)}`, taskStateTtlS: 60 },
-  } as WorkerConfig;
-  const redis = new RedisClient(config);
+  const spec = redisForSpec('claims');
+  const { config, inspect } = spec;
+  const redis = spec.client;
   /** Three processes: claims of their own, one Redis. */
   const processes = [new ScheduleClaims(redis), new ScheduleClaims(redis), new ScheduleClaims(redis)];
-  const inspect = new Redis(config.redis.url);
 
-  afterAll(async () => {
-    const keys = await inspect.keys(redis.key('*'));
-    if (keys.length > 0) await inspect.del(...keys);
-    await redis.onApplicationShutdown();
-    inspect.disconnect();
-  });
+  afterAll(() => spec.close());
 
   it('gives a tick to exactly one of the processes that claim it at once', async () => {
     const got = await Promise.all(processes.map((claims) => claims.claim('daily', TICK)));

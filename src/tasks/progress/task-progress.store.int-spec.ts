@@ -1,26 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import type { WorkerConfig } from '../../config/worker-config';
-import { RedisClient } from '../../redis/redis.module';
+import { redisForSpec } from '../../../test/support/redis-for-spec';
+
 import { TaskProgressStore } from './task-progress.store';
 
 describe(TaskProgressStore.name, () => {
-  const config = {
-    redis: { url: 'redis://127.0.0.1:6379', prefix: `test:progress-${randomUUID().slice(0, 8)}`, taskStateTtlS: 3600 },
-  } as WorkerConfig;
-  const redis = new RedisClient(config);
+  const spec = redisForSpec('progress', { taskStateTtlS: 3600 });
+  const { config, inspect } = spec;
+  const redis = spec.client;
   const store = new TaskProgressStore(redis, config);
-  /** A client of the test's own, to look at what the store wrote. */
-  const inspect = new Redis(config.redis.url);
 
-  afterAll(async () => {
-    const keys = await inspect.keys(redis.key('*'));
-    if (keys.length > 0) await inspect.del(...keys);
-    await redis.onApplicationShutdown();
-    inspect.disconnect();
-  });
+  afterAll(() => spec.close());
 
   it('remembers accepted pairs across deliveries of the same task', async () => {
     const first = await store.open('t-1', [10, 20], ['DE', 'US']);
