@@ -5,6 +5,7 @@ import { cpus } from 'node:os';
 import { EGRESS, egressBench } from './bench/egress.bench';
 import { BATCH, memoryBench, WORKER_NODE_OPTIONS } from './bench/memory.bench';
 import { OVERHEAD, overheadBench } from './bench/overhead.bench';
+import { PRICES, pricesBench } from './bench/prices.bench';
 import { RATE, rateLimitBench } from './bench/rate-limit.bench';
 import { failedPart, formatTable, Row } from './bench/report';
 
@@ -13,8 +14,9 @@ import { failedPart, formatTable, Row } from './bench/report';
  * is kept with two worker instances, beside Bull's own limiter, (b) what the
  * queue costs per Steam call with the limit lifted, beside direct HTTP and a
  * bare Bull round trip, (c) the worker's and Redis' memory during a
- * 10,000 × 5 batch, (d) the egress pool's throughput with 1, 2 and 4 proxies
- * and (e) the resume state's size (run with (d)). Prints one table (read it
+ * 10,000 × 5 batch, (d) the egress pool's throughput with 1, 2 and 4 proxies,
+ * (e) the resume state's size (run with (d)) and (f) the Steam requests per
+ * pair of apps.fetch and apps.prices. Prints one table (read it
  * with docs/benchmarks.md); exits 1 only when a part could not run.
  *
  * Needs the local RabbitMQ (127.0.0.1:5672) and Redis (127.0.0.1:6379); every
@@ -31,6 +33,7 @@ const PARTS: [string, (progress: (line: string) => void) => Promise<Row[]>][] = 
   ['(b)', overheadBench],
   ['(c)', memoryBench],
   ['(d)', egressBench],
+  ['(f)', pricesBench],
 ];
 
 function progress(line: string): void {
@@ -64,6 +67,11 @@ function settings(): string {
     `  (d) N forward proxies (test/support), STEAM_DIRECT=false, L=${EGRESS.limit} per W=${EGRESS.windowMs} ms each,`,
     `      ${EGRESS.windowsPerRun} windows of requests per egress; ratio = ideal time / actual time.`,
     '  (e) TaskProgressStore of a 10,000 x 50 batch, Redis MEMORY USAGE of its bitmap.',
+    `  (f) node dist/main.js as in (c), both budgets lifted (1000000 per 1000 ms), STEAM_EGRESS_CONCURRENCY=${PRICES.egressConcurrency},`,
+    `      one task each: apps.fetch, apps.prices appdetails, apps.prices storebrowse, ${PRICES.apps} apps (ids from`,
+    `      ${PRICES.firstAppId}) x ${PRICES.countries.join(',')}; Steam requests counted by the stand-in. Projection:`,
+    `      ${PRICES.projection.apps} x ${PRICES.projection.countries} at ${PRICES.projection.limit} per ${PRICES.projection.windowMs / 1000} s per budget + 2 % margin, budgets side by side.`,
+    `      Memory: one apps.prices appdetails task of ${PRICES.memoryApps} x ${PRICES.countries.length}, VmRSS every 100 ms.`,
     '  Stand-ins keep idle connections 5 s (test/support closes them after 1 s, which Node clients never reuse).',
   ].join('\n');
 }
