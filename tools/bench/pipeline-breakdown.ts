@@ -1,8 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
+import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 
 import { EgressLimiter } from '../../src/steam/egress/egress.limiter';
 import { SteamClient } from '../../src/steam/steam.client';
+import { STEAM_QUEUES } from '../../src/steam/steam-queue.constants';
 import { SteamRequestProcessor } from '../../src/steam/steam-request.processor';
 import { SteamRequestQueue } from '../../src/steam/steam-request.queue';
 import { fixed, median } from './report';
@@ -33,7 +35,8 @@ export async function pipelineBreakdown(
   appIdFor: (index: number) => number,
 ): Promise<string> {
   const steamQueue = app.get(SteamRequestQueue);
-  const bullQueue = (steamQueue as unknown as { queue: Queue }).queue;
+  // appdetails go through the store budget's queue.
+  const bullQueue = app.get<Queue>(getQueueToken(STEAM_QUEUES.store));
   const marks = new Map<string, number>();
   const restore: (() => void)[] = [];
   const wrap = (target: object, method: string, before: string, after: string) => {
