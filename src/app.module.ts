@@ -1,8 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 
 import { BackendModule } from './backend/backend.module';
-import { WorkerConfigModule } from './config/config.module';
-import { WorkerConfig } from './config/worker-config';
 import { HealthModule } from './health/health.module';
 import { RabbitModule } from './rabbit/rabbit.module';
 import { RedisModule } from './redis/redis.module';
@@ -12,12 +10,12 @@ import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
 export class AppModule {
-  /** `config` is validated before Nest starts: see `loadWorkerConfig`. */
-  static forRoot(config: WorkerConfig): DynamicModule {
+  /** `configModule`: the validated configuration, from `WorkerConfigModule.load()`. */
+  static forRoot(configModule: DynamicModule): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        WorkerConfigModule.forRoot(config),
+        configModule,
         RedisModule,
         RabbitModule,
         SteamModule,

@@ -1,30 +1,29 @@
 import 'reflect-metadata';
 
 import { NestFactory } from '@nestjs/core';
-import { existsSync } from 'node:fs';
 
 import { AppModule } from './app.module';
 import { jsonLogger, startWorker } from './bootstrap';
 import { ConfigError } from './config/config.errors';
-import { loadWorkerConfig, WorkerConfig } from './config/worker-config';
+import { WorkerConfigModule } from './config/config.module';
 
 /** After the grace period, what closing may take at most (the contract allows 5 s). */
 const EXIT_BACKSTOP_MS = 4500;
 
 async function main(): Promise<void> {
-  // An optional .env beside the process; real environment variables win.
-  if (existsSync('.env')) process.loadEnvFile('.env');
-  let config: WorkerConfig;
+  let loaded: Awaited<ReturnType<typeof WorkerConfigModule.load>>;
   try {
-    config = loadWorkerConfig(process.env);
+    // The environment and an optional .env beside the process (real variables win).
+    loaded = await WorkerConfigModule.load();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // One line naming the variable, never its value (docs/contract.md#start).
     process.stderr.write(`Invalid configuration: ${error.message}\n`);
     process.exit(1);
   }
+  const { module: configModule, config } = loaded;
   armExitBackstop(config.shutdownGraceMs);
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger: jsonLogger(config.logLevel) });
+  const app = await NestFactory.create(AppModule.forRoot(configModule), { logger: jsonLogger(config.logLevel) });
   await startWorker(app);
 }
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 
 import { AppModule } from '../../src/app.module';
 import { jsonLogger, startWorker } from '../../src/bootstrap';
-import { loadWorkerConfig } from '../../src/config/worker-config';
+import { WorkerConfigModule } from '../../src/config/config.module';
 import { AuthStandIn, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './auth.stand-in';
 import { BackendStandIn } from './backend.stand-in';
 import { RabbitProbe, RABBITMQ_URL, ReceivedMessage } from './rmq';
@@ -92,7 +92,9 @@ export interface TestWorker {
 
 /** Boots the real AppModule with the Nest testing module, as `main.ts` would. */
 export async function startTestWorker(env: Record<string, string>): Promise<TestWorker> {
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(loadWorkerConfig(env))] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot((await WorkerConfigModule.load(env)).module)],
+  }).compile();
   const app = moduleRef.createNestApplication({ logger: jsonLogger((env.LOG_LEVEL as 'fatal') ?? 'fatal') });
   await startWorker(app, { port: 0 });
   const { port } = app.getHttpServer().address() as AddressInfo;
