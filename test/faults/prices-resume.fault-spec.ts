@@ -72,6 +72,32 @@ function expectCompleted(drill: Drill, taskId: string): void {
 }
 
 /**
+ * Runs a price task in a worker stopped by `signal` once a quarter of the
+ * prices are in, then in a fresh worker to its result; checks that it
+ * completed, and says what was pushed again.
+ */
+async function stopAndResume(drill: Drill, taskId: string, signal: 'SIGKILL' | 'SIGTERM') {
+  slowPriceAnswers(drill);
+  const first = await drill.spawn(ENV);
+  drill.publish({ pattern: 'apps.prices', data: { taskId, appIds: APP_IDS, countries: COUNTRIES } });
+  await waitFor(() => drill.standIns.backend.storedPrices.size >= 300, 30_000, 'a quarter of the prices');
+  expect(await first.stop(signal)).toBe(signal === 'SIGKILL' ? 'SIGKILL' : 0);
+  const acceptedBefore = new Set(drill.standIns.backend.storedPrices.keys());
+  expect(acceptedBefore.size).toBeLessThan(PAIRS);
+
+  const pushesBeforeResume = drill.standIns.backend.pricePushes.length;
+  await drill.spawn(ENV);
+  await waitFor(() => drill.resultsFor(taskId).length >= 1, 60_000, 'the result');
+
+  expectCompleted(drill, taskId);
+  const pushedTwice = [...pushesPerPair(drill)].filter(([, count]) => count > 1).map(([pair]) => pair);
+  const repeatedAccepted = [...pushesPerPair(drill, pushesBeforeResume).keys()].filter((pair) =>
+    acceptedBefore.has(pair),
+  );
+  return { acceptedBefore, pushedTwice, repeatedAccepted };
+}
+
+/**
  * Drill 10b: drill 10 for `apps.prices`. A long price task killed mid-run
  * resumes from its bitmap in Redis in a fresh worker: every price is pushed,
  * one result; after SIGKILL at most the chunks in flight are pushed twice,
@@ -81,24 +107,8 @@ describe('drill: resume of apps.prices after SIGKILL', () => {
   const drill = useDrill('prices-sigkill');
 
   it('redelivers the task, pushes every price, reports once and repeats at most the chunks in flight', async () => {
-    const taskId = 'prices-killed';
-    slowPriceAnswers(drill);
-    const first = await drill.spawn(ENV);
-    drill.publish({ pattern: 'apps.prices', data: { taskId, appIds: APP_IDS, countries: COUNTRIES } });
-    await waitFor(() => drill.standIns.backend.storedPrices.size >= 300, 30_000, 'a quarter of the prices');
-    expect(await first.stop('SIGKILL')).toBe('SIGKILL');
-    const acceptedBeforeKill = new Set(drill.standIns.backend.storedPrices.keys());
-    expect(acceptedBeforeKill.size).toBeLessThan(PAIRS);
+    const { acceptedBefore, pushedTwice, repeatedAccepted } = await stopAndResume(drill, 'prices-killed', 'SIGKILL');
 
-    const pushesBeforeResume = drill.standIns.backend.pricePushes.length;
-    await drill.spawn(ENV);
-    await waitFor(() => drill.resultsFor(taskId).length >= 1, 60_000, 'the result');
-
-    expectCompleted(drill, taskId);
-    const pushedTwice = [...pushesPerPair(drill)].filter(([, count]) => count > 1).map(([pair]) => pair);
-    const repeatedAccepted = [...pushesPerPair(drill, pushesBeforeResume).keys()].filter((pair) =>
-      acceptedBeforeKill.has(pair),
-    );
     expect(pushedTwice.length).toBeLessThanOrEqual(IN_FLIGHT_BOUND);
     expect(repeatedAccepted.length).toBeLessThanOrEqual(IN_FLIGHT_BOUND);
     recordDrill({
@@ -106,7 +116,7 @@ describe('drill: resume of apps.prices after SIGKILL', () => {
       outcome: 'pass',
       figure:
         `lost 0 of ${PAIRS} pairs, results 1, repeated pushes ${pushedTwice.length} (bound ${IN_FLIGHT_BOUND}), ` +
-        `accepted before the kill ${acceptedBeforeKill.size}`,
+        `accepted before the kill ${acceptedBefore.size}`,
     });
   });
 });
@@ -115,31 +125,15 @@ describe('drill: resume of apps.prices after SIGTERM', () => {
   const drill = useDrill('prices-sigterm');
 
   it('redelivers the task, pushes every price, reports once and repeats no accepted price', async () => {
-    const taskId = 'prices-stopped';
-    slowPriceAnswers(drill);
-    const first = await drill.spawn(ENV);
-    drill.publish({ pattern: 'apps.prices', data: { taskId, appIds: APP_IDS, countries: COUNTRIES } });
-    await waitFor(() => drill.standIns.backend.storedPrices.size >= 300, 30_000, 'a quarter of the prices');
-    expect(await first.stop('SIGTERM')).toBe(0);
-    const acceptedBeforeTerm = new Set(drill.standIns.backend.storedPrices.keys());
-    expect(acceptedBeforeTerm.size).toBeLessThan(PAIRS);
+    const { acceptedBefore, pushedTwice, repeatedAccepted } = await stopAndResume(drill, 'prices-stopped', 'SIGTERM');
 
-    const pushesBeforeResume = drill.standIns.backend.pricePushes.length;
-    await drill.spawn(ENV);
-    await waitFor(() => drill.resultsFor(taskId).length >= 1, 60_000, 'the result');
-
-    expectCompleted(drill, taskId);
-    const pushedTwice = [...pushesPerPair(drill)].filter(([, count]) => count > 1).map(([pair]) => pair);
-    const repeatedAccepted = [...pushesPerPair(drill, pushesBeforeResume).keys()].filter((pair) =>
-      acceptedBeforeTerm.has(pair),
-    );
     expect(repeatedAccepted).toEqual([]);
     recordDrill({
       drill: '10b resume of apps.prices (SIGTERM)',
       outcome: 'pass',
       figure:
         `lost 0 of ${PAIRS} pairs, results 1, repeated pushes of accepted pairs ${repeatedAccepted.length} ` +
-        `(pairs pushed twice ${pushedTwice.length}), accepted before SIGTERM ${acceptedBeforeTerm.size}`,
+        `(pairs pushed twice ${pushedTwice.length}), accepted before SIGTERM ${acceptedBefore.size}`,
     });
   });
 });

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { STEAM_QUEUES } from '../../src/steam/steam-queue.constants';
 
@@ -8,6 +8,7 @@ import { waitFor } from '../support/rmq';
 import { TcpProxy } from '../support/tcp-proxy';
 import { recordDrill } from './support/drill-report';
 import { Drill, DrillWorker } from './support/drill';
+import { useDrill } from './support/use-drill';
 import { SHARED_REDIS_URL } from '../support/worker.harness';
 
 type Done = { pattern: string; data: { taskId: string; updated: number[]; failed: unknown[] } };
@@ -64,6 +65,16 @@ async function cutWhileCooling(
   return { cutAt, restoredAt: performance.now() };
 }
 
+/** A drill whose workers reach the shared Redis through a proxy the drill can cut. */
+function useDrillBehindRedisProxy(label: string): { drill: Drill; proxy: () => TcpProxy } {
+  let proxy: TcpProxy | undefined;
+  const drill = useDrill(label, { tearDown: () => proxy?.stop() });
+  beforeAll(async () => {
+    proxy = await new TcpProxy('127.0.0.1', 6379).start();
+  });
+  return { drill, proxy: () => proxy! };
+}
+
 /**
  * Drill 2b: Redis goes away for a few seconds, its data kept (a failover, a
  * network blip), while Steam jobs wait for their egress. Only Steam's own
@@ -71,28 +82,14 @@ async function cutWhileCooling(
  * using an attempt, and every pair is fetched once.
  */
 describe('drill: Redis blip while the egress cools', () => {
-  const drill = new Drill('redis-blip');
-  let proxy: TcpProxy | undefined;
-
-  beforeAll(async () => {
-    await drill.start();
-    proxy = await new TcpProxy('127.0.0.1', 6379).start();
-  });
-
-  afterAll(async () => {
-    try {
-      await drill.stop();
-    } finally {
-      await proxy?.stop();
-    }
-  });
+  const { drill, proxy } = useDrillBehindRedisProxy('redis-blip');
 
   it('waits out a 3 s Redis blip during a cooldown: no steam_error, every pair fetched once, the task done once', async () => {
     const appIds = Array.from({ length: 30 }, (_, i) => 8001 + i);
     const countries = ['DE', 'FR'];
     const pairs = appIds.length * countries.length;
     const worker = await drill.spawn({
-      REDIS_URL: `redis://127.0.0.1:${proxy!.port}`,
+      REDIS_URL: `redis://127.0.0.1:${proxy().port}`,
       STEAM_RATE_LIMIT: '10',
       STEAM_RATE_WINDOW_MS: '1000',
       STEAM_COOLDOWN_MS: String(COOLDOWN_MS),
@@ -110,7 +107,7 @@ describe('drill: Redis blip while the egress cools', () => {
 
     drill.publish({ pattern: 'apps.fetch', data: { taskId: 'blip', appIds, countries } });
     await waitFor(() => tooManyAt !== undefined, 20_000, 'the 429');
-    const { cutAt, restoredAt } = await cutWhileCooling(drill, worker, proxy!, tooManyAt!);
+    const { cutAt, restoredAt } = await cutWhileCooling(drill, worker, proxy(), tooManyAt!);
 
     await waitFor(() => drill.resultsFor('blip').length >= 1, 40_000, 'the result of the batch');
     // A duplicate result (the task run again) would follow within a moment.
@@ -157,21 +154,7 @@ describe('drill: Redis blip while the egress cools', () => {
 
 /** Drill 2b, the app list: a task of several Steam requests in a row, each needing Redis. */
 describe('drill: Redis blip while paging the app list', () => {
-  const drill = new Drill('redis-blip-list');
-  let proxy: TcpProxy | undefined;
-
-  beforeAll(async () => {
-    await drill.start();
-    proxy = await new TcpProxy('127.0.0.1', 6379).start();
-  });
-
-  afterAll(async () => {
-    try {
-      await drill.stop();
-    } finally {
-      await proxy?.stop();
-    }
-  });
+  const { drill, proxy } = useDrillBehindRedisProxy('redis-blip-list');
 
   it('pages on after a 3 s Redis blip during a cooldown: one apps.list.done with every id, no task.failed', async () => {
     const steam = drill.standIns.steam;
@@ -194,7 +177,7 @@ describe('drill: Redis blip while paging the app list', () => {
       return { status: 429, body: null };
     };
     const worker = await drill.spawn({
-      REDIS_URL: `redis://127.0.0.1:${proxy!.port}`,
+      REDIS_URL: `redis://127.0.0.1:${proxy().port}`,
       // Pages go on the Web API budget: paced at 2 a second, as the drill was written for.
       STEAM_API_RATE_LIMIT: '2',
       STEAM_API_RATE_WINDOW_MS: '1000',
@@ -205,7 +188,7 @@ describe('drill: Redis blip while paging the app list', () => {
     const startedAt = performance.now();
     drill.publish({ pattern: 'apps.list', data: { taskId: 'blip-list' } });
     await waitFor(() => tooManyAt !== undefined, 20_000, 'the 429');
-    const { cutAt, restoredAt } = await cutWhileCooling(drill, worker, proxy!, tooManyAt!);
+    const { cutAt, restoredAt } = await cutWhileCooling(drill, worker, proxy(), tooManyAt!);
 
     await waitFor(() => drill.resultsFor('blip-list').length >= 1, 40_000, 'the app list');
     const doneMs = performance.now() - startedAt;
