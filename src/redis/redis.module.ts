@@ -17,6 +17,15 @@ export interface RedisScript {
   binary?: boolean;
 }
 
+/** KEYS: one key. Returns its string value, or nil when it has none. */
+const READ_VALUE: RedisScript = {
+  name: 'steamWorkerReadValue',
+  keys: 1,
+  lua: `
+return redis.call('GET', KEYS[1])
+`,
+};
+
 /** Runs one registered script by name (EVALSHA, loaded on first use). */
 export type ScriptCall<Result> = (keys: readonly string[], ...args: (string | number)[]) => Promise<Result>;
 
@@ -31,6 +40,7 @@ export class RedisClient implements OnApplicationShutdown {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly scripts = new Map<string, RedisScript>();
+  private readValue?: ScriptCall<string | null>;
 
   constructor(@Inject(WorkerConfig) config: WorkerConfig) {
     this.prefix = config.redis.prefix;
@@ -65,6 +75,12 @@ export class RedisClient implements OnApplicationShutdown {
       script.keys === undefined
         ? command.call(this.redis, keys.length, ...keys, ...args)
         : command.call(this.redis, ...keys, ...args);
+  }
+
+  /** The string value of `key` (a full key, from {@link key}), or null when it has none. */
+  read(key: string): Promise<string | null> {
+    this.readValue ??= this.script<string | null>(READ_VALUE);
+    return this.readValue([key]);
   }
 
   /** Whether Redis answers a PING within `timeoutMs`. */

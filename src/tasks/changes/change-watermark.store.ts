@@ -2,15 +2,6 @@ import { Injectable } from '@nestjs/common';
 
 import { RedisClient, RedisScript, ScriptCall } from '../../redis/redis.module';
 
-/** KEYS: the watermark. Returns it (unix seconds, as stored) or nil when there is none. */
-const READ_WATERMARK: RedisScript = {
-  name: 'steamWorkerReadChangeWatermark',
-  keys: 1,
-  lua: `
-return redis.call('GET', KEYS[1])
-`,
-};
-
 /**
  * KEYS: the watermark. ARGV: a completed task's until (unix seconds). Keeps
  * the larger of the two, in one step, so that tasks completing in any order,
@@ -38,19 +29,17 @@ return current
  */
 @Injectable()
 export class ChangeWatermarkStore {
-  private readonly read: ScriptCall<string | null>;
   private readonly advance: ScriptCall<number>;
   private readonly key: string;
 
-  constructor(redis: RedisClient) {
-    this.read = redis.script(READ_WATERMARK);
+  constructor(private readonly redis: RedisClient) {
     this.advance = redis.script(ADVANCE_WATERMARK);
     this.key = redis.key('apps-changed', 'watermark');
   }
 
   /** The watermark, or undefined before any apps.changed completed. Redis errors are thrown. */
   async current(): Promise<number | undefined> {
-    const stored = await this.read([this.key]);
+    const stored = await this.redis.read(this.key);
     const value = stored === null ? NaN : Number(stored);
     return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   }

@@ -5,15 +5,6 @@ import { RedisClient, RedisScript, ScriptCall } from '../../redis/redis.module';
 /** A country's currency is trusted this long: a store region rarely changes currency. */
 export const CURRENCY_TTL_S = 86_400;
 
-/** KEYS: the country's currency. Returns it, or nil when it is not known (or expired). */
-const KNOWN_CURRENCY: RedisScript = {
-  name: 'steamWorkerKnownCurrency',
-  keys: 1,
-  lua: `
-return redis.call('GET', KEYS[1])
-`,
-};
-
 /** KEYS: the country's currency. ARGV: the currency, TTL s. Remembers it for TTL s from now. */
 const LEARNED_CURRENCY: RedisScript = {
   name: 'steamWorkerLearnedCurrency',
@@ -31,16 +22,14 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
  */
 @Injectable()
 export class CountryCurrencyStore {
-  private readonly knownCurrency: ScriptCall<string | null>;
   private readonly learnedCurrency: ScriptCall<null>;
 
   constructor(private readonly redis: RedisClient) {
-    this.knownCurrency = redis.script(KNOWN_CURRENCY);
     this.learnedCurrency = redis.script(LEARNED_CURRENCY);
   }
 
   async known(country: string): Promise<string | undefined> {
-    return (await this.knownCurrency([this.redis.key('currency', country)])) ?? undefined;
+    return (await this.redis.read(this.redis.key('currency', country))) ?? undefined;
   }
 
   async remember(country: string, currency: string): Promise<void> {
