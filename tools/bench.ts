@@ -3,7 +3,8 @@ import 'reflect-metadata';
 import { cpus } from 'node:os';
 
 import { EGRESS, egressBench } from './bench/egress.bench';
-import { BATCH, memoryBench, WORKER_NODE_OPTIONS } from './bench/memory.bench';
+import { BATCH, memoryBench } from './bench/memory.bench';
+import { WORKER_NODE_OPTIONS } from './bench/worker-child';
 import { OVERHEAD, overheadBench } from './bench/overhead.bench';
 import { PRICES, pricesBench } from './bench/prices.bench';
 import { RATE, rateLimitBench } from './bench/rate-limit.bench';

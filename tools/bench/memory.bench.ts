@@ -6,7 +6,7 @@ import { isolatedNames, testEnvironment, watchQueues } from '../../test/support/
 import { startLeanStandIns } from './lean-stand-ins';
 import { deleteKeysUnder, memoryUnder, REDIS_URL, unfinishedJobs, usedMemory } from './redis-keys';
 import { megabytes, Row, whole } from './report';
-import { freePort, WorkerChild } from './worker-child';
+import { imageWorker, WorkerChild } from './worker-child';
 
 export const BATCH = {
   apps: 10_000,
@@ -87,37 +87,20 @@ interface BatchResult {
  * Part (c): one 10,000-app × 5-country `apps.fetch` through the built worker
  * (`node dist/main.js`) with the limit lifted; its memory and Redis' are sampled.
  */
-/** The runtime flags of the Dockerfile's image. */
-export const WORKER_NODE_OPTIONS = '--max-old-space-size=128';
 
 export async function memoryBench(progress: (line: string) => void): Promise<Row[]> {
   const names = isolatedNames('bench-batch');
   const standIns = await startLeanStandIns();
   const redis = new Redis(REDIS_URL);
   const queues = await watchQueues(names);
-  const port = await freePort();
-  const worker = new WorkerChild({
+  const { worker, ready } = await imageWorker({
     ...testEnvironment(standIns, names),
-    STEAM_RATE_LIMIT: '1000000',
-    STEAM_RATE_WINDOW_MS: '1000',
     STEAM_EGRESS_CONCURRENCY: '64',
     STEAM_FEED_WINDOW: String(BATCH.feedWindow),
-    HTTP_PORT: String(port),
-    HTTP_HOST: '127.0.0.1',
-    // As the Dockerfile runs it (see there): V8 would otherwise let the heap grow lazily.
-    NODE_OPTIONS: WORKER_NODE_OPTIONS,
-    MALLOC_ARENA_MAX: '2',
   });
   const sampler = new Sampler(worker, redis, names.REDIS_PREFIX);
   try {
-    await waitFor(
-      async () => {
-        if (worker.child.exitCode !== null) throw new Error(`the worker exited at start: ${worker.stderr.trim()}`);
-        return (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200;
-      },
-      30_000,
-      'the worker process to be ready',
-    );
+    await ready();
     const baseline = await usedMemory(redis);
     const taskId = 'bench-batch';
     const appIds = Array.from({ length: BATCH.apps }, (_, index) => index + 1);

@@ -5,10 +5,9 @@ import type { RecordedRequest, Reply } from '../../test/support/http-stand-in';
 import { ReceivedMessage, waitFor } from '../../test/support/rmq';
 import { isolatedNames, testEnvironment, watchQueues } from '../../test/support/worker.harness';
 import { LeanBackendStandIn, LeanSteamStandIn } from './lean-stand-ins';
-import { WORKER_NODE_OPTIONS } from './memory.bench';
 import { deleteKeysUnder, REDIS_URL } from './redis-keys';
 import { fixed, megabytes, Row, whole } from './report';
-import { freePort, WorkerChild } from './worker-child';
+import { imageWorker } from './worker-child';
 
 export const PRICES = {
   apps: 2000,
@@ -101,19 +100,10 @@ async function runTask(
   };
   const redis = new Redis(REDIS_URL);
   const queues = await watchQueues(names);
-  const port = await freePort();
-  const worker = new WorkerChild({
+  const { worker, ready } = await imageWorker({
     ...testEnvironment(standIns, names),
-    STEAM_RATE_LIMIT: '1000000',
-    STEAM_RATE_WINDOW_MS: '1000',
-    STEAM_API_RATE_LIMIT: '1000000',
-    STEAM_API_RATE_WINDOW_MS: '1000',
     STEAM_EGRESS_CONCURRENCY: String(PRICES.egressConcurrency),
-    HTTP_PORT: String(port),
-    HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: 'fatal',
-    NODE_OPTIONS: WORKER_NODE_OPTIONS,
-    MALLOC_ARENA_MAX: '2',
     ...extra,
   });
   let rss = 0;
@@ -126,14 +116,7 @@ async function runTask(
     100,
   );
   try {
-    await waitFor(
-      async () => {
-        if (worker.child.exitCode !== null) throw new Error(`the worker exited at start: ${worker.stderr.trim()}`);
-        return (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200;
-      },
-      30_000,
-      'the worker process to be ready',
-    );
+    await ready();
     const taskId = `bench-${label.replace(/\W+/g, '-')}`;
     const appIds = Array.from({ length: apps }, (_, index) => PRICES.firstAppId + index);
     const pairs = apps * PRICES.countries.length;

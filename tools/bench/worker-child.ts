@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 
+import { waitFor } from '../../test/support/rmq';
+
 /** The checkout's root, from source or from build/tools/bench. */
 function projectRoot(from = __dirname): string {
   return existsSync(join(from, 'package.json')) ? from : projectRoot(dirname(from));
@@ -82,4 +84,41 @@ export class WorkerChild {
       clearTimeout(timer);
     }
   }
+}
+
+/** The runtime flags of the Dockerfile's image. */
+export const WORKER_NODE_OPTIONS = '--max-old-space-size=128';
+
+/**
+ * A built worker as the image runs it (its heap cap and malloc arenas), with
+ * both Steam budgets lifted, on a free port. `ready()` waits until it answers
+ * readiness, and throws if it exits first.
+ */
+export async function imageWorker(
+  env: Record<string, string>,
+): Promise<{ worker: WorkerChild; port: number; ready: () => Promise<void> }> {
+  const port = await freePort();
+  const worker = new WorkerChild({
+    STEAM_RATE_LIMIT: '1000000',
+    STEAM_RATE_WINDOW_MS: '1000',
+    STEAM_API_RATE_LIMIT: '1000000',
+    STEAM_API_RATE_WINDOW_MS: '1000',
+    HTTP_PORT: String(port),
+    HTTP_HOST: '127.0.0.1',
+    // As the Dockerfile runs it (see there): V8 would otherwise let the heap grow lazily.
+    NODE_OPTIONS: WORKER_NODE_OPTIONS,
+    MALLOC_ARENA_MAX: '2',
+    ...env,
+  });
+  const ready = async () => {
+    await waitFor(
+      async () => {
+        if (worker.child.exitCode !== null) throw new Error(`the worker exited at start: ${worker.stderr.trim()}`);
+        return (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200;
+      },
+      30_000,
+      'the worker process to be ready',
+    );
+  };
+  return { worker, port, ready };
 }
