@@ -45,6 +45,18 @@ export default defineConfig({
       {
         oxc,
         test: {
+          // Suites that need tools beyond RabbitMQ and Redis (promtool, Chromium):
+          // `npm run test:ops` installs them first (tools/ops/install-tools.sh).
+          name: 'ops',
+          include: ['test/ops/**/*.ops-spec.ts'],
+          setupFiles: ['reflect-metadata'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        oxc,
+        test: {
           name: 'faults',
           include: ['test/faults/**/*.fault-spec.ts'],
           setupFiles: ['reflect-metadata'],
