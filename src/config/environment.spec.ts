@@ -72,6 +72,7 @@ describe(validateEnvironment.name, () => {
     expect(config.logLevel).toBe('info');
     expect(config.tasks.maxBatchApps).toBe(10000);
     expect(config.tasks.maxDeliveries).toBe(10);
+    expect(config.tasks.progressMs).toBe(0);
     expect(config.backend.circuit).toEqual({ failures: 20, probeMs: 30000, giveUpMs: 600000 });
   });
 
@@ -168,6 +169,17 @@ describe(validateEnvironment.name, () => {
     expect(error.variable).toBe(variable);
     expect(error.message).not.toContain(above);
     expect(configError({ ...REQUIRED, [variable]: '0' }).variable).toBe(variable);
+  });
+
+  it.each(['0', '200', '2147483647'])('accepts TASK_PROGRESS_MS=%s, 0 turning task.progress off', (value) => {
+    const config = toWorkerConfig(validateEnvironment({ ...REQUIRED, TASK_PROGRESS_MS: value }));
+    expect(config.tasks.progressMs).toBe(Number(value));
+  });
+
+  it.each(['-1', '1.5', '2147483648', 'soon'])('refuses TASK_PROGRESS_MS=%s, naming the variable only', (value) => {
+    const error = configError({ ...REQUIRED, TASK_PROGRESS_MS: value });
+    expect(error.variable).toBe('TASK_PROGRESS_MS');
+    expect(error.message).not.toContain(value);
   });
 
   it.each([

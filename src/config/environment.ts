@@ -48,6 +48,14 @@ const Count = (max?: number) => (target: object, key: string) => {
  */
 const MAX_TIME = 2_147_483_647;
 const Time = () => Count(MAX_TIME);
+/** A time that may be 0, which turns its feature off. */
+const TimeOrOff = () => (target: object, key: string) => {
+  toInteger(target, key);
+  IsInt({ message: 'must be an integer' })(target, key);
+  const range = `must be an integer in 0..${MAX_TIME} (0 = off)`;
+  Min(0, { message: range })(target, key);
+  Max(MAX_TIME, { message: range })(target, key);
+};
 /** AMQP queue names are at most 255 bytes of UTF-8 (a short string), whatever their characters. */
 const QueueName = (maxBytes: number) =>
   IsByteLength(1, maxBytes, { message: `must be 1 to ${maxBytes} bytes of UTF-8` });
@@ -83,6 +91,8 @@ export class Environment {
   /** The DTO refuses larger arrays before reading them, so a larger limit could never apply. */
   @Count(APP_IDS_HARD_CAP) MAX_BATCH_APPS = 10000;
   @Count(1000) MAX_DELIVERIES = 10;
+  /** Least time between two `task.progress` events of a batch task; 0 = none (docs/contract.md#results). */
+  @TimeOrOff() TASK_PROGRESS_MS = 0;
 
   @Url(['redis', 'rediss']) REDIS_URL = 'redis://127.0.0.1:6379';
   @Matches(/^[A-Za-z0-9_.:-]{1,100}$/, { message: 'must be 1-100 of A-Z a-z 0-9 _ . : -' })

@@ -39,6 +39,8 @@ export abstract class WorkerConfig {
     maxBatchApps: number;
     /** Deliveries that ended with the process gone, after which a task is dead-lettered (docs/contract.md#crash-loops). */
     maxDeliveries: number;
+    /** TASK_PROGRESS_MS: least time between two `task.progress` events of a batch task; 0 = none. */
+    progressMs: number;
   };
   abstract readonly steam: {
     apiKey: string | undefined;
@@ -101,7 +103,7 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
       prefetch: env.WORKER_CONCURRENCY,
     },
     redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX, taskStateTtlS: env.TASK_STATE_TTL_S },
-    tasks: { maxBatchApps: env.MAX_BATCH_APPS, maxDeliveries: env.MAX_DELIVERIES },
+    tasks: { maxBatchApps: env.MAX_BATCH_APPS, maxDeliveries: env.MAX_DELIVERIES, progressMs: env.TASK_PROGRESS_MS },
     steam: {
       apiKey: env.STEAM_API_KEY,
       apiUrl: env.STEAM_API_URL.replace(/\/+$/, ''),

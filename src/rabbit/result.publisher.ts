@@ -73,6 +73,24 @@ export class ResultPublisher implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * Fire and forget, for informational events (`task.progress`): persistent,
+   * not mandatory, sent at once or not at all, its confirm not awaited (a nack
+   * is logged at debug). It goes on the result channel, so it reaches
+   * ORCHESTRATOR_QUEUE before any result published after it; a non-mandatory
+   * publish to that queue cannot make the broker close the channel. Throws when
+   * there is no channel right now: the caller drops the event.
+   */
+  publishUnconfirmed(pattern: string, data: unknown): void {
+    const channel = this.channels.channel;
+    if (!channel) throw new Error('no channel to RabbitMQ');
+    const body = Buffer.from(JSON.stringify({ pattern, data }));
+    const options = { persistent: true, mandatory: false, contentType: 'application/json' };
+    channel.publish('', this.config.rabbit.orchestratorQueue, body, options, (error) => {
+      if (error) this.logger.debug(`Event ${pattern} not confirmed: ${(error as Error)?.message ?? String(error)}`);
+    });
+  }
+
+  /**
    * Sends Nest's reply format to a request's caller. Best effort by contract:
    * a reply that cannot be delivered never gives the task back, so it never
    * throws; whatever went wrong is logged.

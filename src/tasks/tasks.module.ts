@@ -6,6 +6,7 @@ import { SteamModule } from '../steam/steam.module';
 import { CrashLoopGuard } from './crash-loop.guard';
 import { CountryCurrencyStore } from './prices/country-currency.store';
 import { InFlightTasks } from './in-flight.tasks';
+import { ProgressReporterFactory } from './progress/progress-reporter.factory';
 import { TaskProgressStore } from './progress/task-progress.store';
 import { TaskRunner } from './task.runner';
 import { TaskShutdown } from './task.shutdown';
@@ -28,6 +29,7 @@ import { PriceRefreshUseCase } from './use-cases/price-refresh.use-case';
     PriceRefreshUseCase,
     CountryCurrencyStore,
     TaskProgressStore,
+    ProgressReporterFactory,
     CrashLoopGuard,
     AppsChangedUseCase,
     ChangeWatermarkStore,

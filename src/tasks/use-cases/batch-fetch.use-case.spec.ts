@@ -8,6 +8,7 @@ import type { WorkerConfig } from '../../config/worker-config';
 import { SteamPermanentError, SteamTransientError } from '../../steam/steam.errors';
 import type { AppDetailsRequest } from '../../steam/steam-request';
 import type { SteamRequestQueue } from '../../steam/steam-request.queue';
+import type { ProgressReporterFactory } from '../progress/progress-reporter.factory';
 import type { TaskProgressStore } from '../progress/task-progress.store';
 import type { TaskRun } from '../task.runner';
 import { BatchFetchUseCase } from './batch-fetch.use-case';
@@ -64,6 +65,21 @@ function world(
     recordSuccess: vi.fn(),
     recordFailure: vi.fn(),
   };
+  // Task progress as the use case feeds it (the reporter itself: progress.reporter.spec.ts).
+  const reported = { accepted: 0, failed: 0, stopped: 0 };
+  const reporters = {
+    start: vi.fn((run: TaskRun, _pattern: string, _total: number, _doneBefore: number) => ({
+      run: {
+        ...run,
+        progressed: () => {
+          reported.accepted++;
+          run.progressed();
+        },
+      },
+      failed: () => void reported.failed++,
+      stop: () => void reported.stopped++,
+    })),
+  };
   const config = { tasks: { maxBatchApps: 100 }, steam: { feedWindow: 4 } } as WorkerConfig;
   const useCase = new BatchFetchUseCase(
     steam as unknown as SteamRequestQueue,
@@ -71,13 +87,14 @@ function world(
     progressStore as unknown as TaskProgressStore,
     circuit as unknown as BackendCircuit,
     config,
+    reporters as unknown as ProgressReporterFactory,
   );
   const acceptedPairs = () =>
     accepted.map(
       (index) =>
         `${shape!.appIds[Math.floor(index / shape!.countries.length)]}/${shape!.countries[index % shape!.countries.length]}`,
     );
-  return { useCase, asked, pushed, acceptedPairs, circuit, backend, progressStore };
+  return { useCase, asked, pushed, acceptedPairs, circuit, backend, progressStore, reporters, reported };
 }
 
 function run(overrides: Partial<TaskRun> = {}): TaskRun {
@@ -142,6 +159,25 @@ describe(BatchFetchUseCase.name, () => {
 
     expect(acceptedPairs()).toEqual(['20/US']);
     expect(progressed).toHaveBeenCalledTimes(1);
+  });
+
+  it('feeds task progress every settled pair, counting those accepted before, and stops it before the result', async () => {
+    const { useCase, reporters, reported } = world({
+      acceptedBefore: ['10/DE'],
+      steamFails: { '20/DE': new SteamPermanentError('400') },
+    });
+
+    await useCase.execute({ appIds: [20, 10], countries: ['US', 'DE'] }, run());
+
+    expect(reporters.start).toHaveBeenCalledWith(expect.anything(), 'apps.fetch', 4, 1);
+    expect(reported).toEqual({ accepted: 2, failed: 1, stopped: 1 });
+  });
+
+  it('stops task progress when the task fails as a whole', async () => {
+    const { useCase, reported } = world({ steamFails: { '20/US': new Error('Connection is closed.') } });
+
+    await expect(useCase.execute({ appIds: [10, 20, 30], countries: ['US'] }, run())).rejects.toThrow();
+    expect(reported.stopped).toBe(1);
   });
 
   it('keeps no progress for a task that cannot resume', async () => {

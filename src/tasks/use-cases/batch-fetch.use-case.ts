@@ -7,6 +7,7 @@ import { WorkerConfig } from '../../config/worker-config';
 import { linkedSignal } from '../../common/linked-signal';
 import { SteamError } from '../../steam/steam.errors';
 import { SteamRequestQueue } from '../../steam/steam-request.queue';
+import { ProgressReporterFactory } from '../progress/progress-reporter.factory';
 import { BatchProgress, TaskProgressStore } from '../progress/task-progress.store';
 import type { TaskRun } from '../task.runner';
 import { BatchRequest, batchLists, feedBatch } from './batch.feed';
@@ -37,13 +38,15 @@ export class BatchFetchUseCase {
     private readonly progressStore: TaskProgressStore,
     private readonly circuit: BackendCircuit,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
+    private readonly reporters: ProgressReporterFactory,
   ) {}
 
   async execute(request: BatchRequest, run: TaskRun): Promise<BatchResult> {
     const { appIds, countries } = batchLists(request, this.config.tasks.maxBatchApps);
-    const report = new BatchReport(appIds);
     const progress = run.resumable ? await this.progressStore.open(run.taskId, appIds, countries) : undefined;
     const resumed = progress?.acceptedBefore ?? 0;
+    const reporter = this.reporters.start(run, 'apps.fetch', appIds.length * countries.length, resumed);
+    const report = new BatchReport(appIds, () => reporter.failed());
     this.logger.log(
       `Task ${run.taskId}: ${appIds.length} app(s) × ${countries.length} countr(ies)` +
         (resumed ? `, resuming with ${resumed} pair(s) already accepted` : ''),
@@ -54,10 +57,15 @@ export class BatchFetchUseCase {
         if (!progress?.wasAccepted(pair.index)) yield pair;
       }
     };
-    await feedBatch(todo, (pair, signal) => this.fetchAndPush(pair, report, progress, run, signal), {
-      concurrency: this.config.steam.feedWindow,
-      signal: run.signal,
-    });
+    try {
+      await feedBatch(todo, (pair, signal) => this.fetchAndPush(pair, report, progress, reporter.run, signal), {
+        concurrency: this.config.steam.feedWindow,
+        signal: run.signal,
+      });
+    } finally {
+      // Before the result: no task.progress may follow it.
+      reporter.stop();
+    }
     return report.result();
   }
 

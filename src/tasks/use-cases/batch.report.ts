@@ -23,9 +23,15 @@ const REASON_PRECEDENCE: readonly FailureReason[] = ['backend_rejected', 'backen
 export class BatchReport {
   private readonly failures = new Map<number, { countries: Set<string>; reasons: Set<FailureReason> }>();
 
-  constructor(private readonly appIds: readonly number[]) {}
+  constructor(
+    private readonly appIds: readonly number[],
+    /** Told of each failed pair (task progress). */
+    private readonly onFailure: () => void = () => undefined,
+  ) {}
 
+  /** One pair failed for good; each pair fails at most once. */
   fail(appId: number, country: string, reason: FailureReason): void {
+    this.onFailure();
     let failure = this.failures.get(appId);
     if (!failure) this.failures.set(appId, (failure = { countries: new Set(), reasons: new Set() }));
     failure.countries.add(country);

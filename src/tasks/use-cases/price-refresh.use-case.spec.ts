@@ -8,6 +8,7 @@ import { SteamTransientError } from '../../steam/steam.errors';
 import type { AppPricesRequest, PriceQuote } from '../../steam/steam-request';
 import type { SteamRequestQueue } from '../../steam/steam-request.queue';
 import type { CountryCurrencyStore } from '../prices/country-currency.store';
+import type { ProgressReporterFactory } from '../progress/progress-reporter.factory';
 import type { TaskProgressStore } from '../progress/task-progress.store';
 import type { TaskRun } from '../task.runner';
 import { PriceRefreshUseCase } from './price-refresh.use-case';
@@ -84,6 +85,21 @@ function world(
     recordSuccess: vi.fn(),
     recordFailure: vi.fn(),
   };
+  // Task progress as the use case feeds it (the reporter itself: progress.reporter.spec.ts).
+  const reported = { accepted: 0, failed: 0, stopped: 0 };
+  const reporters = {
+    start: vi.fn((run: TaskRun, _pattern: string, _total: number, _doneBefore: number) => ({
+      run: {
+        ...run,
+        progressed: () => {
+          reported.accepted++;
+          run.progressed();
+        },
+      },
+      failed: () => void reported.failed++,
+      stop: () => void reported.stopped++,
+    })),
+  };
   const config = {
     tasks: { maxBatchApps: 1000 },
     steam: { feedWindow: 4, retry: { maxAttempts: MAX_ATTEMPTS }, prices: { source: 'appdetails', batch: 100 } },
@@ -95,8 +111,19 @@ function world(
     {} as CountryCurrencyStore,
     progressStore as unknown as TaskProgressStore,
     config,
+    reporters as unknown as ProgressReporterFactory,
   );
-  return { useCase, requests, pushed, accepted, acceptedBefore, circuit, mostInFlight: () => mostInFlight };
+  return {
+    useCase,
+    requests,
+    pushed,
+    accepted,
+    acceptedBefore,
+    circuit,
+    mostInFlight: () => mostInFlight,
+    reporters,
+    reported,
+  };
 }
 
 function run(signal = new AbortController().signal): TaskRun {
@@ -156,6 +183,19 @@ describe(PriceRefreshUseCase.name, () => {
     expect(accepted.sort()).toEqual([1, 3, 4]);
     expect(delivery.progressed).toHaveBeenCalledTimes(3);
     expect(result).toEqual({ updated: [1, 2, 3], failed: [] });
+  });
+
+  it('feeds task progress every settled pair of every chunk, counting those accepted before', async () => {
+    const { useCase, acceptedBefore, reporters, reported } = world({
+      rules: { fails: ({ country }) => country === 'GB' },
+    });
+    // Apps 1..3 × DE, GB, US: 1/DE was accepted before; the GB chunk fails.
+    acceptedBefore.add(0);
+
+    await useCase.execute({ appIds: [1, 2, 3], countries: ['US', 'DE', 'GB'] }, run());
+
+    expect(reporters.start).toHaveBeenCalledWith(expect.anything(), 'apps.prices', 9, 1);
+    expect(reported).toEqual({ accepted: 5, failed: 3, stopped: 1 });
   });
 
   it('fails the whole task, not its pairs, when something other than Steam fails (Redis gone)', async () => {

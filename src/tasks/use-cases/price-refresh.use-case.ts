@@ -10,6 +10,7 @@ import { CountryCurrencies } from '../prices/country-currencies';
 import { CountryCurrencyStore } from '../prices/country-currency.store';
 import { ChunkApp, ChunkRule, chunksOf } from '../prices/price-chunks';
 import { AppDetailsPrices, PriceSource, StoreBrowsePrices } from '../prices/price-sources';
+import { ProgressReporterFactory } from '../progress/progress-reporter.factory';
 import { BatchProgress, TaskProgressStore } from '../progress/task-progress.store';
 import type { TaskRun } from '../task.runner';
 import { BatchRequest, batchLists, feedBatch } from './batch.feed';
@@ -41,6 +42,7 @@ export class PriceRefreshUseCase {
     currencies: CountryCurrencyStore,
     private readonly progressStore: TaskProgressStore,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
+    private readonly reporters: ProgressReporterFactory,
   ) {
     this.source =
       config.steam.prices.source === 'storebrowse'
@@ -51,20 +53,27 @@ export class PriceRefreshUseCase {
 
   async execute(request: BatchRequest, run: TaskRun): Promise<BatchResult> {
     const { appIds, countries } = batchLists(request, this.config.tasks.maxBatchApps);
-    const report = new BatchReport(appIds);
     const progress = run.resumable ? await this.progressStore.open(run.taskId, appIds, countries, 'prices') : undefined;
     const resumed = progress?.acceptedBefore ?? 0;
+    // Every app in every country is a pair, however many share a Steam request.
+    const reporter = this.reporters.start(run, 'apps.prices', appIds.length * countries.length, resumed);
+    const report = new BatchReport(appIds, () => reporter.failed());
     this.logger.log(
       `Task ${run.taskId}: prices of ${appIds.length} app(s) × ${countries.length} countr(ies) from ${this.source.name}` +
         (resumed ? `, resuming with ${resumed} pair(s) already accepted` : ''),
     );
-    await feedBatch(
-      (signal) => this.chunksOf(appIds, countries, progress, signal),
-      ({ apps, country }, signal) =>
-        this.chunks.refresh(apps, country, { source: this.source, report, progress, run, signal }),
-      // The feed window counts chunks here, each one Steam request at a time.
-      { concurrency: this.config.steam.feedWindow, signal: run.signal },
-    );
+    try {
+      await feedBatch(
+        (signal) => this.chunksOf(appIds, countries, progress, signal),
+        ({ apps, country }, signal) =>
+          this.chunks.refresh(apps, country, { source: this.source, report, progress, run: reporter.run, signal }),
+        // The feed window counts chunks here, each one Steam request at a time.
+        { concurrency: this.config.steam.feedWindow, signal: run.signal },
+      );
+    } finally {
+      // Before the result: no task.progress may follow it.
+      reporter.stop();
+    }
     return report.result();
   }
 
