@@ -6,9 +6,17 @@ import { ProgressReporter, TaskProgress } from './progress.reporter';
 
 const INTERVAL_MS = 1000;
 
-function reporter(options: { intervalMs?: number; doneBefore?: number; send?: (progress: TaskProgress) => void } = {}) {
+function reporter(
+  options: {
+    intervalMs?: number;
+    doneBefore?: number;
+    send?: (progress: TaskProgress) => void;
+    signal?: AbortSignal;
+  } = {},
+) {
   const sent: TaskProgress[] = [];
-  const run: TaskRun = { taskId: 't-1', signal: new AbortController().signal, resumable: true, progressed: vi.fn() };
+  const signal = options.signal ?? new AbortController().signal;
+  const run: TaskRun = { taskId: 't-1', signal, resumable: true, progressed: vi.fn() };
   const subject = new ProgressReporter({
     run,
     pattern: 'apps.fetch',
@@ -76,6 +84,18 @@ describe(ProgressReporter.name, () => {
 
     expect(sent).toEqual([]);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('sends nothing once its delivery was given up (channel lost, shutdown)', () => {
+    const delivery = new AbortController();
+    const { subject, sent } = reporter({ signal: delivery.signal });
+
+    subject.run.progressed();
+    delivery.abort(new Error('channel lost'));
+    vi.advanceTimersByTime(10 * INTERVAL_MS);
+
+    expect(sent).toEqual([]);
+    subject.stop();
   });
 
   it('sends nothing and keeps no timer at an interval of 0 (off)', () => {

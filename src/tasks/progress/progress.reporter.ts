@@ -74,10 +74,11 @@ export class ProgressReporter {
   }
 
   private tick(): void {
-    if (this.stopped) return;
+    const { run, pattern, total, send } = this.options;
+    // A delivery given up (channel lost, shutdown) says nothing more: its redelivery reports.
+    if (this.stopped || run.signal.aborted) return;
     const { done, failures: failed } = this;
     if (this.sent && this.sent.done === done && this.sent.failed === failed) return;
-    const { run, pattern, total, send } = this.options;
     try {
       send({ taskId: run.taskId, pattern, done, failed, total });
       this.sent = { done, failed };
