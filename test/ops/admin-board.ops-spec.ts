@@ -24,7 +24,7 @@ describe('queue dashboard in Chromium', () => {
     await browser?.close();
   });
 
-  it('logs in, shows both Steam queues with their jobs, and saves a screenshot', async () => {
+  it('logs in, shows both Steam queues with their jobs, read-only, and saves screenshots', async () => {
     const context = await browser.newContext({
       httpCredentials: { username: TEST_ADMIN.ADMIN_USER, password: TEST_ADMIN.ADMIN_PASSWORD },
       viewport: { width: 1280, height: 800 },
@@ -45,6 +45,13 @@ describe('queue dashboard in Chromium', () => {
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       expect(statSync(SCREENSHOT).size).toBeGreaterThan(0);
+
+      // Read-only: a queue's page lists its jobs but offers no action (a writable board shows "Clean all").
+      await page.goto(`${world.worker.url}/admin/queues/queue/steam-requests?status=completed`);
+      await page.getByText('appdetails').first().waitFor({ timeout: 20_000 });
+      await page.screenshot({ path: join(ARTIFACTS, 'admin-board-queue.png'), fullPage: true });
+      const actions = page.getByRole('button', { name: /clean|retry|remove|promote|pause|empty|add job|obliterate/i });
+      expect(await actions.count()).toBe(0);
     } finally {
       await context.close();
     }
