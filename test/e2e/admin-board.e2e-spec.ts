@@ -69,6 +69,13 @@ describe('queue dashboard at /admin/queues with ADMIN_USER and ADMIN_PASSWORD', 
     expect(counts['steam-requests-api']!.completed).toBeGreaterThanOrEqual(1);
   });
 
+  it('answers 401 to a change without credentials, whatever the method', async () => {
+    for (const method of ['PUT', 'POST', 'DELETE']) {
+      const response = await fetch(`${world.worker.url}/admin/queues/api/queues/steam-requests/pause`, { method });
+      expect(response.status).toBe(401);
+    }
+  });
+
   it.each([
     ['PUT', '/admin/queues/api/queues/steam-requests/clean/completed'],
     ['PUT', '/admin/queues/api/queues/steam-requests/pause'],
@@ -91,10 +98,12 @@ describe('queue dashboard at /admin/queues with ADMIN_USER and ADMIN_PASSWORD', 
     expect((await get('/metrics')).status).not.toBe(401);
   });
 
-  it('never writes the admin password to its logs', async () => {
+  it('never writes the admin password to its logs, neither plain nor as the Authorization header carries it', async () => {
     await world.worker.close();
+    const written = capture.output.join('\n');
     expect(capture.output.length).toBeGreaterThan(0);
-    expect(capture.output.join('\n')).not.toContain(TEST_ADMIN.ADMIN_PASSWORD);
+    expect(written).not.toContain(TEST_ADMIN.ADMIN_PASSWORD);
+    expect(written).not.toContain(ADMIN_AUTHORIZATION.replace(/^Basic /, ''));
   });
 });
 
