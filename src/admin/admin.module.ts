@@ -18,10 +18,10 @@ export const ADMIN_ROUTE = '/admin/queues';
  * not exist (404).
  *
  * Read-only: each Steam job is awaited by the task that queued it (its
- * completion settles the task's request), so retrying, cleaning or removing
- * a job by hand would leave a task waiting or run a request twice outside the
- * limiter's accounting. Operators look here; they act through tasks and the
- * DLQ tools (docs/operating/queue-dashboard.md).
+ * completion settles the task's request), so removing or cleaning a job by
+ * hand would leave a task waiting, and retrying one would spend the budget on
+ * a request no task asked for. Operators look here; they act through tasks and
+ * the DLQ tools (docs/operating/queue-dashboard.md).
  */
 @Module({})
 export class AdminModule {
