@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 
+import { AdminModule } from './admin/admin.module';
 import { BackendModule } from './backend/backend.module';
+import { WorkerConfig } from './config/worker-config';
 import { HealthModule } from './health/health.module';
 import { RabbitModule } from './rabbit/rabbit.module';
 import { RedisModule } from './redis/redis.module';
@@ -10,8 +12,11 @@ import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
 export class AppModule {
-  /** `configModule`: the validated configuration, from `WorkerConfigModule.load()`. */
-  static forRoot(configModule: DynamicModule): DynamicModule {
+  /**
+   * `configModule` and `config`: the validated configuration, from `WorkerConfigModule.load()`;
+   * `config` decides which optional modules exist at all (the queue dashboard).
+   */
+  static forRoot(configModule: DynamicModule, config: WorkerConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -23,6 +28,7 @@ export class AppModule {
         TasksModule,
         HealthModule,
         SchedulesModule,
+        AdminModule.forRoot(config.admin),
       ],
     };
   }

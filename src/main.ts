@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   }
   const { module: configModule, config } = loaded;
   armExitBackstop(config.shutdownGraceMs);
-  const app = await NestFactory.create(AppModule.forRoot(configModule), { logger: jsonLogger(config.logLevel) });
+  const app = await NestFactory.create(AppModule.forRoot(configModule, config), {
+    logger: jsonLogger(config.logLevel),
+  });
   await startWorker(app);
 }
 

@@ -282,6 +282,40 @@ describe('STEAM_PROXIES and STEAM_DIRECT', () => {
   });
 });
 
+describe('ADMIN_USER and ADMIN_PASSWORD', () => {
+  const admin = (env: Record<string, string>) => toWorkerConfig(validateEnvironment({ ...REQUIRED, ...env })).admin;
+
+  it('turns the queue dashboard off when neither is set, or both are empty', () => {
+    expect(admin({})).toBeUndefined();
+    expect(admin({ ADMIN_USER: '', ADMIN_PASSWORD: '' })).toBeUndefined();
+  });
+
+  it('turns it on with both', () => {
+    expect(admin({ ADMIN_USER: 'operator', ADMIN_PASSWORD: 'adm1n-secret' })).toEqual({
+      user: 'operator',
+      password: 'adm1n-secret',
+    });
+  });
+
+  it.each([
+    ['ADMIN_USER', { ADMIN_PASSWORD: 'adm1n-secret' }],
+    ['ADMIN_USER', { ADMIN_USER: '', ADMIN_PASSWORD: 'adm1n-secret' }],
+    ['ADMIN_PASSWORD', { ADMIN_USER: 'operator' }],
+    ['ADMIN_PASSWORD', { ADMIN_USER: 'operator', ADMIN_PASSWORD: '' }],
+  ])('refuses one without the other, naming %s and no value', (missing, env) => {
+    const error = configError({ ...REQUIRED, ...env });
+    expect(error.variable).toBe(missing);
+    expect(error.message).not.toContain('adm1n-secret');
+    expect(error.message).not.toContain('operator');
+  });
+
+  it('refuses a user with a colon, which basic auth cannot carry', () => {
+    const error = configError({ ...REQUIRED, ADMIN_USER: 'ops:team', ADMIN_PASSWORD: 'adm1n-secret' });
+    expect(error.variable).toBe('ADMIN_USER');
+    expect(error.message).not.toContain('ops:team');
+  });
+});
+
 describe('STEAM_PRICE_SOURCE and STEAM_PRICE_BATCH', () => {
   const prices = (env: Record<string, string>) =>
     toWorkerConfig(validateEnvironment({ ...REQUIRED, ...env })).steam.prices;

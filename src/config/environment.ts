@@ -149,6 +149,12 @@ export class Environment {
 
   /** A JSON array of schedules, or `@<path>` of a file: parsed and checked by `parseSchedules`, which never echoes one. */
   @IsOptional() @IsString() SCHEDULES?: string;
+
+  /** Bull Board at /admin/queues, behind HTTP basic auth, only with both (see validateEnvironment). */
+  @IsOptional()
+  @Matches(/^[^:]{1,100}$/, { message: 'must be 1-100 characters without a colon (HTTP basic auth)' })
+  ADMIN_USER?: string;
+  @IsOptional() @IsString() ADMIN_PASSWORD?: string;
 }
 
 /**
@@ -170,6 +176,12 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
       'STEAM_PRICE_BATCH',
       `must be an integer in 1..${max} for STEAM_PRICE_SOURCE=${env.STEAM_PRICE_SOURCE}`,
     );
+  }
+  // One without the other is a half-configured dashboard: name the one that is missing.
+  if ((env.ADMIN_USER === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+    const [missing, present] =
+      env.ADMIN_USER === undefined ? ['ADMIN_USER', 'ADMIN_PASSWORD'] : ['ADMIN_PASSWORD', 'ADMIN_USER'];
+    throw new ConfigError(missing, `is required when ${present} is set (the queue dashboard needs both)`);
   }
   const proxies = parseProxies(env.STEAM_PROXIES);
   if (!env.STEAM_DIRECT && proxies.length === 0) {

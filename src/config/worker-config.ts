@@ -77,6 +77,14 @@ export abstract class WorkerConfig {
   abstract readonly logLevel: LogLevel;
   /** Tasks published to WORKER_QUEUE at every tick of a cron (docs/contract.md#scheduled-tasks). */
   abstract readonly schedules: ScheduleConfig[];
+  /** Who may open Bull Board at /admin/queues; absent when the dashboard is off (docs/contract.md#http-endpoints). */
+  abstract readonly admin: AdminCredentials | undefined;
+}
+
+/** HTTP basic auth credentials of the queue dashboard. `password` is a secret: never logged or exported. */
+export interface AdminCredentials {
+  user: string;
+  password: string;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -153,6 +161,8 @@ export function toWorkerConfig(env: Environment): WorkerConfig {
     logLevel: env.LOG_LEVEL,
     // Read here, once: `@<path>` names a file.
     schedules: parseSchedules(env.SCHEDULES, { maxBatchApps: env.MAX_BATCH_APPS }),
+    // validateEnvironment has checked that both are set or neither.
+    admin: env.ADMIN_USER && env.ADMIN_PASSWORD ? { user: env.ADMIN_USER, password: env.ADMIN_PASSWORD } : undefined,
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import { TEST_ADMIN } from '../support/admin-board';
 import { OutputCapture } from '../support/output-capture';
 import { TEST_CLIENT_SECRET } from '../support/auth.stand-in';
 import { waitFor } from '../support/rmq';
@@ -25,6 +26,8 @@ describe('backend auth during batches', () => {
       STEAM_RATE_LIMIT: String(STEAM_RATE_LIMIT),
       STEAM_RATE_WINDOW_MS: String(STEAM_RATE_WINDOW_MS),
       LOG_LEVEL: 'trace',
+      // The queue dashboard on too: its password is one more secret to look for.
+      ...TEST_ADMIN,
     }),
     { capture },
   );
@@ -162,7 +165,7 @@ describe('backend auth during batches', () => {
     }
   });
 
-  it('never writes the client secret, a token or the Steam API key to its logs or its messages', async () => {
+  it('never writes the client secret, a token, the Steam API key or the admin password to its logs or its messages', async () => {
     const { auth, backend, steam } = world.standIns;
     // More paths that log: dropped and refused pushes, Steam failures, the app list (its URL holds the key).
     const attempts = new Map<string, number>();
@@ -212,7 +215,7 @@ describe('backend auth during batches', () => {
     const published = JSON.stringify([...world.results, ...world.deadLetters].map((message) => message.body));
     expect(output.length).toBeGreaterThan(0);
     expect(auth.issued.length).toBeGreaterThan(0);
-    for (const secret of [TEST_CLIENT_SECRET, world.env.STEAM_API_KEY!, ...auth.issued]) {
+    for (const secret of [TEST_CLIENT_SECRET, world.env.STEAM_API_KEY!, TEST_ADMIN.ADMIN_PASSWORD, ...auth.issued]) {
       expect(written.includes(secret), `the worker logged ${secret}`).toBe(false);
       expect(published.includes(secret), `the worker published ${secret}`).toBe(false);
     }

@@ -92,9 +92,8 @@ export interface TestWorker {
 
 /** Boots the real AppModule with the Nest testing module, as `main.ts` would. */
 export async function startTestWorker(env: Record<string, string>): Promise<TestWorker> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot((await WorkerConfigModule.load(env)).module)],
-  }).compile();
+  const { module: configModule, config } = await WorkerConfigModule.load(env);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(configModule, config)] }).compile();
   const app = moduleRef.createNestApplication({ logger: jsonLogger((env.LOG_LEVEL as 'fatal') ?? 'fatal') });
   await startWorker(app, { port: 0 });
   const { port } = app.getHttpServer().address() as AddressInfo;

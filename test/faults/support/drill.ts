@@ -78,7 +78,13 @@ export class Drill {
    * anything they printed. Runs at every drill's end; the table's row sums up.
    */
   secretsFound(extraSecrets: string[] = []): string[] {
-    const secrets = [TEST_CLIENT_SECRET, this.standIns.steam.apiKey, ...this.standIns.auth.issued, ...extraSecrets];
+    const secrets = [
+      TEST_CLIENT_SECRET,
+      this.standIns.steam.apiKey,
+      this.world.env.ADMIN_PASSWORD ?? '',
+      ...this.standIns.auth.issued,
+      ...extraSecrets,
+    ];
     const logs = this.logs();
     const leaked = secrets.filter((secret) => secret && logs.includes(secret));
     if (leaked.length === 0) recordSecretScan(logs.length);
