@@ -15,7 +15,7 @@ export default defineConfig({
         test: {
           // Stubs only: no broker, no Redis, no sockets. Seconds.
           name: 'unit',
-          include: ['src/**/*.spec.ts'],
+          include: ['src/**/*.spec.ts', 'test/deploy/**/*.spec.ts'],
           setupFiles: ['reflect-metadata'],
         },
       },
