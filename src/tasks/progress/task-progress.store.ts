@@ -70,13 +70,26 @@ export class TaskProgressStore {
     pushes: 'details' | 'prices' = 'details',
   ): Promise<BatchProgress> {
     const keys = [this.redis.key('task', taskId, 'accepted'), this.redis.key('task', taskId, 'shape')];
-    // Details keep the fingerprint they always had, so that state written before prices existed still resumes.
-    const shape = pushes === 'details' ? [appIds, countries] : [appIds, countries, pushes];
-    const fingerprint = createHash('sha256').update(JSON.stringify(shape)).digest('base64url');
+    const fingerprint = batchFingerprint(appIds, countries, pushes);
     const ttl = this.config.redis.taskStateTtlS;
     const bitmap = await this.openProgress(keys, fingerprint, ttl);
     return new BatchProgress((pair) => this.markAccepted(keys, pair, ttl), bitmap);
   }
+}
+
+/**
+ * What the `shape` key holds for a batch of these (sorted, de-duplicated)
+ * lists; also read by the CLI, which counts a task's accepted pairs only
+ * when the shape is its own.
+ */
+export function batchFingerprint(
+  appIds: readonly number[],
+  countries: readonly string[],
+  pushes: 'details' | 'prices' = 'details',
+): string {
+  // Details keep the fingerprint they always had, so that state written before prices existed still resumes.
+  const shape = pushes === 'details' ? [appIds, countries] : [appIds, countries, pushes];
+  return createHash('sha256').update(JSON.stringify(shape)).digest('base64url');
 }
 
 export class BatchProgress {
