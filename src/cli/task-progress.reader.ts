@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 
 import type { CliConfig } from '../config/cli-config';
 import { createRedisClient } from '../redis/redis-connection';
-import { batchFingerprint } from '../tasks/progress/task-progress.store';
+import { batchFingerprint } from '../tasks/progress/batch-fingerprint';
 
 /**
  * KEYS: a task's accepted bitmap, its shape. ARGV: the batch's fingerprint.

@@ -22,7 +22,7 @@ const POLL_MS = 500;
  * `correlation_id`, `message_id` = taskId, persistent, mandatory, confirmed),
  * follows it with a progress bar until its reply comes, and prints the
  * summary. Returns the exit code: 0 when the task replied with a result, 1
- * when it failed as a whole. When the CLI stops waiting (--timeout, Ctrl-C),
+ * when it failed as a whole. When the CLI stops waiting (--timeout: 1, Ctrl-C: 130),
  * the task goes on in the worker; its result still reaches ORCHESTRATOR_QUEUE.
  */
 export async function runTask(command: TaskCommand, config: CliConfig, output: CliOutput): Promise<number> {
@@ -46,9 +46,11 @@ export async function runTask(command: TaskCommand, config: CliConfig, output: C
     });
     output.info(`Published ${command.pattern} task ${command.data.taskId} to ${workerQueue}`);
     const answer = await follow(command, reply.answer, progress, output);
-    if (answer === undefined) {
+    if (answer === 'timeout' || answer === 'interrupted') {
+      const why = answer === 'timeout' ? 'no reply within the timeout' : 'interrupted';
       throw new CliError(
-        `no reply from task ${command.data.taskId} within the timeout; it goes on in the worker and its result still reaches ORCHESTRATOR_QUEUE`,
+        `${why}: task ${command.data.taskId} goes on in the worker, and its result still reaches ORCHESTRATOR_QUEUE`,
+        answer === 'timeout' ? 1 : 130,
       );
     }
     for (const line of summarise(command.pattern, command.data.taskId, answer)) output.print(line);
@@ -88,13 +90,13 @@ function awaitReply(rabbit: CliRabbit, correlationId: string) {
   return { answer, listening };
 }
 
-/** Shows progress until the reply comes (or the timeout passes: undefined). */
+/** Shows progress until the reply comes, the timeout passes or the operator presses Ctrl-C. */
 async function follow(
   command: TaskCommand,
   answer: Promise<TaskReply>,
   reader: TaskProgressReader | undefined,
   output: CliOutput,
-): Promise<TaskReply | undefined> {
+): Promise<TaskReply | 'timeout' | 'interrupted'> {
   const batch = batchOf(command);
   const total = batch && batch.appIds.length * batch.countries.length;
   const label = `${command.pattern} ${command.data.taskId}`;
@@ -106,17 +108,22 @@ async function follow(
     void reader.accepted(batch).then((accepted) => accepted !== undefined && view.update(accepted));
   }, POLL_MS);
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    if (command.timeoutMs !== undefined) timer = setTimeout(() => resolve(undefined), command.timeoutMs);
+  const late = new Promise<'timeout'>((resolve) => {
+    if (command.timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), command.timeoutMs);
   });
+  // Ctrl-C stops the bar (and gives the cursor back) before the CLI exits.
+  let interrupt: (() => void) | undefined;
+  const interrupted = new Promise<'interrupted'>((resolve) => (interrupt = () => resolve('interrupted')));
+  process.once('SIGINT', interrupt!);
   try {
-    const reply = await Promise.race([answer, late]);
-    if (reply && batch && reader) {
+    const reply = await Promise.race([answer, late, interrupted]);
+    if (typeof reply === 'object' && batch && reader) {
       const accepted = await reader.accepted(batch);
       if (accepted !== undefined) view.update(accepted);
     }
     return reply;
   } finally {
+    process.removeListener('SIGINT', interrupt!);
     clearInterval(poll);
     clearTimeout(timer);
     view.stop();

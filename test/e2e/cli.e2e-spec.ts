@@ -77,6 +77,23 @@ describe('steam-worker CLI', () => {
     expect(bodyOf(await fixture.resultOf('cli-one')).pattern).toBe('app.fetch.done');
   });
 
+  it('stops waiting at --timeout and says that the task goes on', async () => {
+    // A queue no worker consumes: the task waits there.
+    const idle = `${names.WORKER_QUEUE}.idle`;
+    try {
+      const run = await cli(['list', '--task', 'cli-idle', '--timeout', '1'], {
+        ...cliEnvironment(),
+        WORKER_QUEUE: idle,
+      });
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('steam-worker: no reply within the timeout: task cli-idle goes on in the worker');
+      expect(run.stdout).toBe('');
+    } finally {
+      await fixture.rabbit.deleteQueues(idle, `${idle}.dlq`);
+    }
+  });
+
   it('lists a task dead-lettered for a missing key, replays it once the key is set, and it completes', async () => {
     const failed = await cli(['list', '--task', 'cli-list']);
     expect(failed.stdout).toMatch(/failed\s+not_configured: /);

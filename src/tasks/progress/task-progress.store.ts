@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 
 import { WorkerConfig } from '../../config/worker-config';
 import { RedisClient, RedisScript, ScriptCall } from '../../redis/redis.module';
+import { batchFingerprint } from './batch-fingerprint';
 
 /**
  * Which (app, country) pairs of one batch the backend has accepted, so that a
@@ -75,21 +75,6 @@ export class TaskProgressStore {
     const bitmap = await this.openProgress(keys, fingerprint, ttl);
     return new BatchProgress((pair) => this.markAccepted(keys, pair, ttl), bitmap);
   }
-}
-
-/**
- * What the `shape` key holds for a batch of these (sorted, de-duplicated)
- * lists; also read by the CLI, which counts a task's accepted pairs only
- * when the shape is its own.
- */
-export function batchFingerprint(
-  appIds: readonly number[],
-  countries: readonly string[],
-  pushes: 'details' | 'prices' = 'details',
-): string {
-  // Details keep the fingerprint they always had, so that state written before prices existed still resumes.
-  const shape = pushes === 'details' ? [appIds, countries] : [appIds, countries, pushes];
-  return createHash('sha256').update(JSON.stringify(shape)).digest('base64url');
 }
 
 export class BatchProgress {
