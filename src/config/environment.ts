@@ -14,6 +14,7 @@ import {
   Max,
   Min,
   ValidateBy,
+  ValidationError,
   validateSync,
 } from 'class-validator';
 
@@ -163,13 +164,9 @@ export class Environment {
  * naming the first bad variable.
  */
 export function validateEnvironment(raw: Record<string, string | undefined>): Environment {
-  const set = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''));
-  const env = plainToInstance(Environment, set, { exposeDefaultValues: true });
+  const env = readEnvironment(raw);
   const [error] = validateSync(env, { stopAtFirstError: true, forbidUnknownValues: false });
-  if (error) {
-    const problem = Object.values(error.constraints ?? {})[0] ?? 'is invalid';
-    throw new ConfigError(error.property, problem);
-  }
+  if (error) throw configErrorOf(error);
   const { max } = PRICE_BATCH[env.STEAM_PRICE_SOURCE];
   if (env.STEAM_PRICE_BATCH !== undefined && env.STEAM_PRICE_BATCH > max) {
     throw new ConfigError(
@@ -188,4 +185,34 @@ export function validateEnvironment(raw: Record<string, string | undefined>): En
     throw new ConfigError('STEAM_DIRECT', 'is false but STEAM_PROXIES names no proxy: there is no egress to Steam');
   }
   return env;
+}
+
+/**
+ * Validates only `variables`, with the same rules and defaults, for a tool
+ * that reads a few of the worker's variables (the CLI reads the broker's and
+ * Redis'): the others are not checked, so a variable only the worker needs
+ * (BACKEND_URL, AUTH_CLIENT_SECRET) may be missing. Throws {@link ConfigError}
+ * naming the first bad one of `variables`.
+ */
+export function validateEnvironmentOf<Name extends keyof Environment>(
+  raw: Record<string, string | undefined>,
+  variables: readonly Name[],
+): Pick<Environment, Name> {
+  const env = readEnvironment(raw);
+  const wanted = new Set<string>(variables);
+  const error = validateSync(env, { stopAtFirstError: true, forbidUnknownValues: false }).find((each) =>
+    wanted.has(each.property),
+  );
+  if (error) throw configErrorOf(error);
+  return env;
+}
+
+/** Empty strings count as unset, so that `FOO=` in a compose file means "use the default". */
+function readEnvironment(raw: Record<string, string | undefined>): Environment {
+  const set = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''));
+  return plainToInstance(Environment, set, { exposeDefaultValues: true });
+}
+
+function configErrorOf(error: ValidationError): ConfigError {
+  return new ConfigError(error.property, Object.values(error.constraints ?? {})[0] ?? 'is invalid');
 }

@@ -103,10 +103,10 @@ export async function startTestWorker(env: Record<string, string>): Promise<Test
 }
 
 /** A probe plus the result and dead-letter queues of `names`, collected from now on. */
-export async function watchQueues(names: ReturnType<typeof isolatedNames>) {
+export async function watchQueues(names: ReturnType<typeof isolatedNames>, collectDeadLetters = true) {
   const rabbit = await RabbitProbe.connect();
   const results = await rabbit.collect(names.ORCHESTRATOR_QUEUE);
-  const deadLetters = await rabbit.collect(`${names.WORKER_QUEUE}.dlq`);
+  const deadLetters = collectDeadLetters ? await rabbit.collect(`${names.WORKER_QUEUE}.dlq`) : [];
   return { rabbit, results, deadLetters };
 }
 
@@ -119,6 +119,8 @@ export interface WorkerFixtureOptions {
   steam?: () => SteamStandIn;
   /** Called with each in-process worker as soon as it is up, before it is ready: for spies and listeners. */
   onWorker?: (worker: TestWorker, index: number) => void;
+  /** Whether the probe consumes the dead-letter queue into `deadLetters` (default true); false leaves dead letters in it. */
+  collectDeadLetters?: boolean;
 }
 
 /** A world of its own for the workers of one describe block; its fields are there once `start` has run. */
@@ -248,7 +250,7 @@ export function workerFixture(
     async start() {
       standIns = options.standIns ? options.standIns() : await startStandIns(options.steam?.());
       env = { ...testEnvironment(standIns, names), ...overrides(standIns) };
-      queues = await watchQueues(names);
+      queues = await watchQueues(names, options.collectDeadLetters);
       for (let index = 0; index < (options.workers ?? 1); index++) await fixture.startWorker();
     },
     async stop() {

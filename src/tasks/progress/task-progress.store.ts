@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 
 import { WorkerConfig } from '../../config/worker-config';
 import { RedisClient, RedisScript, ScriptCall } from '../../redis/redis.module';
+import { batchFingerprint } from './batch-fingerprint';
 
 /**
  * Which (app, country) pairs of one batch the backend has accepted, so that a
@@ -70,9 +70,7 @@ export class TaskProgressStore {
     pushes: 'details' | 'prices' = 'details',
   ): Promise<BatchProgress> {
     const keys = [this.redis.key('task', taskId, 'accepted'), this.redis.key('task', taskId, 'shape')];
-    // Details keep the fingerprint they always had, so that state written before prices existed still resumes.
-    const shape = pushes === 'details' ? [appIds, countries] : [appIds, countries, pushes];
-    const fingerprint = createHash('sha256').update(JSON.stringify(shape)).digest('base64url');
+    const fingerprint = batchFingerprint(appIds, countries, pushes);
     const ttl = this.config.redis.taskStateTtlS;
     const bitmap = await this.openProgress(keys, fingerprint, ttl);
     return new BatchProgress((pair) => this.markAccepted(keys, pair, ttl), bitmap);
