@@ -21,6 +21,13 @@ export type BackendPushOutcome = 'accepted' | 'rejected' | 'error';
 export type TokenRenewalOutcome = 'ok' | 'failed';
 
 export const TASK_OUTCOMES: readonly TaskOutcome[] = ['done', 'failed', 'invalid', 'requeued'];
+export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
+  'invalid_task',
+  'steam_error',
+  'not_configured',
+  'too_many_deliveries',
+  'poison',
+];
 export const PAIR_OUTCOMES: readonly PairOutcome[] = ['updated', 'steam_error', 'backend_error', 'backend_rejected'];
 export const STEAM_REQUEST_OUTCOMES: readonly SteamRequestOutcome[] = [
   'ok',

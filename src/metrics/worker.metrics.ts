@@ -13,6 +13,7 @@ import {
   BACKEND_PUSH_OUTCOMES,
   BackendPushKind,
   backendPushOutcome,
+  DEAD_LETTER_REASONS,
   deadLetterReason,
   PAIR_OUTCOMES,
   PairOutcome,
@@ -88,6 +89,7 @@ export class WorkerMetrics {
     for (const pattern of ['app.fetch', 'apps.fetch', 'apps.prices']) {
       for (const outcome of PAIR_OUTCOMES) this.pairs.inc({ pattern, outcome }, 0);
     }
+    for (const reason of DEAD_LETTER_REASONS) this.deadLetters.inc({ reason }, 0);
     for (const kind of BACKEND_PUSH_KINDS) {
       for (const outcome of BACKEND_PUSH_OUTCOMES) this.backendPushes.inc({ kind, outcome }, 0);
     }

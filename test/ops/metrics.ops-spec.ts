@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { METRICS } from '../../src/metrics/metric.catalogue';
@@ -10,7 +12,7 @@ import { promtoolPath } from './support/ops-tools';
 /**
  * `promtool check metrics` (Prometheus' own linter of the text format and its
  * naming conventions) accepts what GET /metrics answers after a small task:
- * exit 0, no problem printed.
+ * exit 0, no problem printed. The scrape is kept as test-artifacts/metrics.prom.
  */
 describe('GET /metrics under promtool', () => {
   const world = useWorld('metrics-ops', () => ({}), { workers: 1 });
@@ -24,6 +26,11 @@ describe('GET /metrics under promtool', () => {
       const scraped = await scrape(world.worker.url);
       return valueOf(scraped, METRICS.tasks.name, { outcome: 'done' }) === 1 && scraped;
     });
+
+    // Kept for a look at what a scrape holds (git-ignored).
+    const artifacts = resolve(__dirname, '../../test-artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    writeFileSync(resolve(artifacts, 'metrics.prom'), metrics.text);
 
     const check = spawnSync(promtool, ['check', 'metrics'], { input: metrics.text, encoding: 'utf8' });
 
