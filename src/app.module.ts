@@ -4,6 +4,7 @@ import { AdminModule } from './admin/admin.module';
 import { BackendModule } from './backend/backend.module';
 import { WorkerConfig } from './config/worker-config';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { RabbitModule } from './rabbit/rabbit.module';
 import { RedisModule } from './redis/redis.module';
 import { SchedulesModule } from './schedules/schedules.module';
@@ -27,6 +28,7 @@ export class AppModule {
         BackendModule,
         TasksModule,
         HealthModule,
+        MetricsModule,
         SchedulesModule,
         AdminModule.forRoot(config.admin),
       ],

@@ -9,6 +9,7 @@ import { AuthStandIn, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../test/supp
 import { BackendStandIn } from '../../test/support/backend.stand-in';
 import { maxInSlidingWindow, RecordedRequest, Reply } from '../../test/support/http-stand-in';
 import type { RetryPolicy, WorkerConfig } from '../config/worker-config';
+import { WorkerMetrics } from '../metrics/worker.metrics';
 import { AuthInterceptor } from './auth/auth.interceptor';
 import { TokenProvider } from './auth/token.provider';
 import { AppCountryPriceRecord, AppCountryRecord, BackendClient } from './backend.client';
@@ -55,6 +56,9 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/** A registry of its own: what these specs check is not the metrics. */
+const metrics = new WorkerMetrics();
+
 describe(BackendClient.name, () => {
   let auth: AuthStandIn;
   let backend: BackendStandIn;
@@ -87,9 +91,9 @@ describe(BackendClient.name, () => {
     });
     // axios' CommonJS and ESM typings differ; @nestjs/axios is typed against the ESM one.
     const http = new HttpService(instance as unknown as HttpService['axiosRef']);
-    const tokens = new TokenProvider(config);
+    const tokens = new TokenProvider(config, metrics);
     new AuthInterceptor(http, tokens, config).onModuleInit();
-    return { client: new BackendClient(http, config, tokens), attempts: () => attempts };
+    return { client: new BackendClient(http, config, tokens, metrics), attempts: () => attempts };
   }
 
   const puts = () => backend.requests.filter((request) => request.method === 'PUT');

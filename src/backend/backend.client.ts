@@ -7,6 +7,7 @@ import { firstValueFrom } from 'rxjs';
 import { describeNetworkError } from '../common/network-error';
 import { retryWithBackoff } from '../common/retry';
 import { WorkerConfig } from '../config/worker-config';
+import { WorkerMetrics } from '../metrics/worker.metrics';
 import { TokenProvider } from './auth/token.provider';
 import { BackendError, isTransientStatus } from './backend.errors';
 
@@ -55,6 +56,7 @@ export class BackendClient {
     private readonly http: HttpService,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
     private readonly tokens: TokenProvider,
+    private readonly metrics: WorkerMetrics,
   ) {
     this.slots = pLimit(config.backend.concurrency);
   }
@@ -74,10 +76,14 @@ export class BackendClient {
     return this.putWithRetries(`/apps/${record.appId}/countries/${record.country}/price`, record, signal);
   }
 
-  private putWithRetries(path: string, record: object, signal?: AbortSignal): Promise<void> {
+  private putWithRetries(path: string, record: AppCountryRecord | AppCountryPriceRecord, signal?: AbortSignal) {
+    const kind = isPriceRecord(record) ? 'price' : 'details';
     // A slot is held per attempt, not across backoff waits.
     return retryWithBackoff(
-      () => this.slots(() => (signal?.aborted ? Promise.reject(signal.reason) : this.put(path, record))),
+      () =>
+        this.slots(() =>
+          signal?.aborted ? Promise.reject(signal.reason) : this.metrics.backendPush(kind, this.put(path, record)),
+        ),
       this.config.backend.retry,
       (error) => error instanceof BackendError && error.transient,
       signal,

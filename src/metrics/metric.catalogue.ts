@@ -55,7 +55,7 @@ export const METRICS = {
     'steam_slot_wait_seconds',
     'histogram',
     ['budget'],
-    'Time a Steam job waited for a slot of its budget on an egress',
+    'Time from a Steam job being queued until its first request left (queue and egress slot)',
   ),
   /** state: waiting | active | delayed | failed | completed (Bull's counts, read at scrape). */
   steamJobs: family('steam_jobs', 'gauge', ['budget', 'state'], 'Steam jobs in the shared queue, by state'),
@@ -67,10 +67,10 @@ export const METRICS = {
     'Backend PUT attempts, by record kind and outcome',
   ),
   backendPushDuration: family('backend_push_duration_seconds', 'histogram', [], 'Duration of one backend PUT'),
-  /** outcome: ok | failed. */
-  tokenRenewals: family('token_renewals_total', 'counter', ['outcome'], 'OAuth2 token requests'),
+  /** outcome: ok | failed; one per renewal, after its own retries. */
+  tokenRenewals: family('token_renewals_total', 'counter', ['outcome'], 'Backend OAuth2 token renewals, by outcome'),
   /** 1 for the state each (egress, budget) is in, 0 for the others; state: ready | cooling | failing. */
   egressState: family('egress_state', 'gauge', ['egress', 'budget', 'state'], 'State of each egress budget'),
-  /** 1 while /health/ready answers 200 (RabbitMQ, Redis and the consumer up). */
+  /** 1 while RabbitMQ and Redis are connected and the consumer is up (/health/ready, from cached states). */
   ready: family('ready', 'gauge', [], 'Whether this process is ready'),
 } as const satisfies Record<string, MetricFamily>;

@@ -83,6 +83,11 @@ export class RedisClient implements OnApplicationShutdown {
     return this.readValue([key]);
   }
 
+  /** Whether the connection is up right now, as ioredis last saw it (no round trip). */
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   /** Whether Redis answers a PING within `timeoutMs`. */
   async ping(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;

@@ -5,6 +5,7 @@ import type { Job, Queue } from 'bull';
 import { backoffDelay } from '../common/backoff';
 import { sleep } from '../common/sleep';
 import { WorkerConfig } from '../config/worker-config';
+import { WorkerMetrics } from '../metrics/worker.metrics';
 import { DepartureGate } from './egress/departure.gate';
 import { EgressLimiter, Reservation, StateChange } from './egress/egress.limiter';
 import { EgressPool } from './egress/egress.pool';
@@ -52,6 +53,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     private readonly limiter: EgressLimiter,
     private readonly pool: EgressPool,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
+    private readonly metrics: WorkerMetrics,
   ) {
     this.queues = [storeQueue, apiQueue];
   }
@@ -103,7 +105,8 @@ export class SteamRequestProcessor implements OnModuleInit {
       // Through the gate now, and again at the socket if the request got there late.
       await this.untilRedisAnswers(() => gate.pass(signal), signal);
       const beforeSend = () => gate.pass(signal);
-      const value = await this.client.call(job.data, reservation.egress, { beforeSend, signal });
+      const call = this.client.call(job.data, reservation.egress, { beforeSend, signal });
+      const value = await this.metrics.steamCall(job, reservation, call);
       if (gate.lateDepartures > 0) {
         this.logger.debug(`${describeRequest(job.data)} reached its socket late; passed the gate again`);
       }

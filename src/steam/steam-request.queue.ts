@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import type { Queue } from 'bull';
+import type { JobCounts, Queue } from 'bull';
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 
@@ -96,6 +96,11 @@ export class SteamRequestQueue implements OnModuleInit {
       signal?.removeEventListener('abort', onAbort);
       this.waiters.delete(jobId);
     }
+  }
+
+  /** The jobs of `budget`'s queue per state, as Bull counts them in Redis (for /metrics). */
+  jobCounts(budget: SteamBudget): Promise<JobCounts & { paused?: number }> {
+    return this.queues[budget].getJobCounts();
   }
 
   /** Adds the job, waiting while Redis is away (adding it twice under one id is a no-op). */

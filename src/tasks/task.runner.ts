@@ -4,6 +4,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { createHash, randomUUID } from 'node:crypto';
 
 import { sleep } from '../common/sleep';
+import { TaskMeter, WorkerMetrics } from '../metrics/worker.metrics';
 import { ResultPublisher } from '../rabbit/result.publisher';
 import type { TaskContext } from '../rabbit/task.context';
 import type { InvalidTaskData, ReplyAddress } from '../rabbit/task-envelope';
@@ -13,6 +14,7 @@ import { abandonReason, decideDelivery, Settlement } from './delivery.decision';
 import { isValidTaskId, validateTask, validTaskId } from './dto/validate-task';
 import { InFlightTasks, TaskInFlight } from './in-flight.tasks';
 import { TaskFailedError } from './task.errors';
+import type { FailureReason } from './use-cases/batch.report';
 
 /** What a use case gets besides its DTO: the task's id and when to stop. */
 export interface TaskRun {
@@ -20,8 +22,10 @@ export interface TaskRun {
   signal: AbortSignal;
   /** Whether the taskId names this run across deliveries (given, not generated), so it may resume. */
   resumable: boolean;
-  /** A new pair was accepted: this delivery is getting somewhere (see CrashLoopGuard). */
+  /** A new pair was accepted: this delivery is getting somewhere (see CrashLoopGuard). Counted as `updated`. */
   progressed(): void;
+  /** A batch pair failed for good: counted by its reason (the pairs metric, under this task's pattern). */
+  pairFailed(reason: FailureReason): void;
 }
 
 /** A task type as its handler names it: the DTO its data must fit, and the use case that runs it. */
@@ -42,6 +46,8 @@ interface Delivery {
   pattern: string | null;
   taskId: string;
   reply: ReplyAddress | undefined;
+  /** Counts it (tasks, dead letters, pairs) under its pattern once it settles. */
+  meter: TaskMeter;
 }
 
 /** Pause before giving a task back after a passing fault, so a fault cannot spin. */
@@ -62,6 +68,7 @@ export class TaskRunner {
     private readonly server: TaskServer,
     private readonly inFlight: InFlightTasks,
     private readonly crashLoops: CrashLoopGuard,
+    private readonly metrics: WorkerMetrics,
   ) {}
 
   async run<Dto extends object, Result extends object>(
@@ -93,19 +100,20 @@ export class TaskRunner {
     // No JSON object, so nobody to tell: straight to the dead-letter queue.
     this.logger.warn(`Dead-lettering a task: ${invalid.problem}`);
     this.settle(delivery.task, 'dead-letter');
+    delivery.meter.settled('dead-letter');
     this.inFlight.finish(delivery.task);
   }
 
   private start(context: TaskContext, pattern: string | null, taskId: string): Delivery {
     const task = this.inFlight.start(context.getMessage(), context.getChannelRef());
-    return { task, pattern, taskId, reply: context.reply };
+    return { task, pattern, taskId, reply: context.reply, meter: this.metrics.taskStarted(pattern) };
   }
 
   /** Runs the use case as one counted delivery of the task named `crashKey`. */
   private async execute<Dto extends object, Result extends object>(
     definition: TaskDefinition<Dto, Result>,
     dto: Dto,
-    { task, taskId }: Delivery,
+    { task, taskId, meter }: Delivery,
     crashKey: string,
     resumable: boolean,
   ): Promise<Result> {
@@ -117,7 +125,12 @@ export class TaskRunner {
       );
     }
     try {
-      return await definition.execute(dto, { taskId, signal: task.signal, resumable, progressed: counted.progressed });
+      const progressed = () => {
+        counted.progressed();
+        meter.pairSettled('updated');
+      };
+      const run = { taskId, signal: task.signal, resumable, progressed, pairFailed: meter.pairSettled };
+      return await definition.execute(dto, run);
     } finally {
       counted.close();
     }
@@ -153,6 +166,7 @@ export class TaskRunner {
         await sleep(REQUEUE_DELAY_MS, task.signal).catch(() => undefined);
       }
       this.settle(task, decision.settle);
+      delivery.meter.settled(decision.settle, error);
     } finally {
       this.inFlight.finish(task);
     }

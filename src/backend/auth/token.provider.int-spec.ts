@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuthStandIn, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from '../../../test/support/auth.stand-in';
 import type { Reply } from '../../../test/support/http-stand-in';
 import type { RetryPolicy, WorkerConfig } from '../../config/worker-config';
+import { WorkerMetrics } from '../../metrics/worker.metrics';
 import { BackendError } from '../backend.errors';
 import { TokenProvider } from './token.provider';
 
@@ -43,6 +44,9 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/** A registry of its own: what these specs check is not the metrics. */
+const metrics = new WorkerMetrics();
+
 describe(TokenProvider.name, () => {
   let auth: AuthStandIn;
   const tokenUrl = () => `${auth.url}/oauth/token`;
@@ -57,7 +61,7 @@ describe(TokenProvider.name, () => {
   });
 
   it('asks AUTH_URL for a client-credentials grant with a form-encoded POST', async () => {
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
 
     expect(await tokens.token()).toBe(auth.issued[0]);
 
@@ -74,7 +78,7 @@ describe(TokenProvider.name, () => {
   });
 
   it('reuses the cached token while it is fresh', async () => {
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
 
     const first = await tokens.token();
     const later = [await tokens.token(), await tokens.token(), await tokens.token()];
@@ -85,7 +89,7 @@ describe(TokenProvider.name, () => {
 
   it('fetches the token once for 20 callers that need it at the same moment', async () => {
     auth.delayMs = 100;
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
 
     const received = await Promise.all(Array.from({ length: 20 }, () => tokens.token()));
 
@@ -104,7 +108,7 @@ describe(TokenProvider.name, () => {
       const start = new Date('2026-03-01T12:00:00Z').getTime();
       vi.setSystemTime(start);
       auth.expiresInS = expiresInS;
-      const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+      const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
       const first = await tokens.token();
 
       vi.setSystemTime(start + (expiresInS - marginS - 1) * 1000);
@@ -120,7 +124,7 @@ describe(TokenProvider.name, () => {
   );
 
   it('renews on demand: drops the cached token and fetches a new one, once for all who ask meanwhile', async () => {
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
     const first = await tokens.token();
     auth.delayMs = 100;
 
@@ -134,7 +138,7 @@ describe(TokenProvider.name, () => {
   });
 
   it('rejects a renewal the auth server refuses with a BackendError of origin auth', async () => {
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
     await tokens.token();
     auth.script = () => ({ status: 400, body: { error: 'invalid_client' } });
 
@@ -146,7 +150,7 @@ describe(TokenProvider.name, () => {
   });
 
   it('forgets an invalidated token and fetches a new one', async () => {
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
     const first = await tokens.token();
 
     tokens.invalidate(first);
@@ -156,7 +160,7 @@ describe(TokenProvider.name, () => {
   });
 
   it('keeps a newer token when an older one is invalidated', async () => {
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
     const first = await tokens.token();
     tokens.invalidate(first);
     const second = await tokens.token();
@@ -171,7 +175,10 @@ describe(TokenProvider.name, () => {
   it.each([500, 503])('retries an auth server %i with backoff, then returns the token', async (status) => {
     const base = 40;
     auth.script = () => (auth.requests.length <= 2 ? { status, body: { error: 'unavailable' } } : undefined);
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }, { retry: { ...RETRY, baseDelayMs: base } }));
+    const tokens = new TokenProvider(
+      workerConfig({ url: tokenUrl() }, { retry: { ...RETRY, baseDelayMs: base } }),
+      metrics,
+    );
 
     expect(await tokens.token()).toBe(auth.issued[0]);
 
@@ -184,7 +191,7 @@ describe(TokenProvider.name, () => {
 
   it('retries an auth server that does not answer within BACKEND_TIMEOUT_MS', async () => {
     auth.script = () => (auth.requests.length === 1 ? { status: 503, delayMs: 1500 } : undefined);
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }, { timeoutMs: 200 }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }, { timeoutMs: 200 }), metrics);
 
     expect(await tokens.token()).toBe(auth.issued[0]);
     expect(auth.requests).toHaveLength(2);
@@ -193,7 +200,7 @@ describe(TokenProvider.name, () => {
   it('retries a token request whose answer trickles past BACKEND_TIMEOUT_MS', async () => {
     const timeoutMs = 300;
     auth.script = () => (auth.requests.length === 1 ? trickling() : undefined);
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }, { timeoutMs }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }, { timeoutMs }), metrics);
 
     expect(await tokens.token()).toBe(auth.issued[0]);
 
@@ -206,7 +213,7 @@ describe(TokenProvider.name, () => {
   it('bounds each token request whose answer trickles by BACKEND_TIMEOUT_MS, then gives up with backend_error', async () => {
     const timeoutMs = 300;
     auth.script = trickling;
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }, { timeoutMs }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }, { timeoutMs }), metrics);
     const started = performance.now();
 
     const error = await rejectionOf(tokens.token());
@@ -223,7 +230,7 @@ describe(TokenProvider.name, () => {
 
   it('gives up with backend_error after BACKEND_MAX_ATTEMPTS auth server failures', async () => {
     auth.script = () => ({ status: 502, body: { error: 'bad gateway' } });
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
 
     const error = await rejectionOf(tokens.token());
 
@@ -233,7 +240,7 @@ describe(TokenProvider.name, () => {
   });
 
   it('gives up with backend_error when the auth server refuses connections', async () => {
-    const tokens = new TokenProvider(workerConfig({ url: await refusingUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: await refusingUrl() }), metrics);
 
     const error = await rejectionOf(tokens.token());
 
@@ -246,7 +253,7 @@ describe(TokenProvider.name, () => {
     { answer: '401 to a wrong client secret', config: { clientSecret: 'not-the-secret' } },
   ])('does not retry an auth server $answer and rejects with backend_error', async ({ config, script }) => {
     auth.script = script;
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl(), ...config }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl(), ...config }), metrics);
 
     const error = await rejectionOf(tokens.token());
 
@@ -257,7 +264,7 @@ describe(TokenProvider.name, () => {
 
   it('asks the auth server again on the next call after a failure', async () => {
     auth.script = () => (auth.requests.length === 1 ? { status: 400, body: { error: 'invalid_request' } } : undefined);
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
 
     await expect(tokens.token()).rejects.toBeInstanceOf(BackendError);
     expect(await tokens.token()).toBe(auth.issued[0]);
@@ -291,7 +298,7 @@ describe(TokenProvider.name, () => {
   ])('keeps the client secret out of its error after $failure', async ({ url, timeoutMs, script }) => {
     auth.script = script;
     const config = workerConfig({ url: url ? await url() : tokenUrl() }, timeoutMs ? { timeoutMs } : {});
-    const tokens = new TokenProvider(config);
+    const tokens = new TokenProvider(config, metrics);
 
     const error = await rejectionOf(tokens.token());
 
@@ -300,7 +307,7 @@ describe(TokenProvider.name, () => {
   });
 
   it('keeps the tokens it was given out of a later error', async () => {
-    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }));
+    const tokens = new TokenProvider(workerConfig({ url: tokenUrl() }), metrics);
     const first = await tokens.token();
     tokens.invalidate(first);
     auth.script = () => ({ status: 503, body: { error: 'down', previous: first } });

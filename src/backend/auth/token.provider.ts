@@ -4,6 +4,7 @@ import axios, { AxiosInstance } from 'axios';
 import { describeNetworkError } from '../../common/network-error';
 import { retryWithBackoff } from '../../common/retry';
 import { WorkerConfig } from '../../config/worker-config';
+import { WorkerMetrics } from '../../metrics/worker.metrics';
 import { BackendError, isTransientStatus } from '../backend.errors';
 
 /** Renew when less than this is left, or a tenth of the lifetime if that is shorter. */
@@ -28,7 +29,10 @@ export class TokenProvider {
   private cached?: CachedToken;
   private inFlight?: Promise<string>;
 
-  constructor(@Inject(WorkerConfig) private readonly config: WorkerConfig) {
+  constructor(
+    @Inject(WorkerConfig) private readonly config: WorkerConfig,
+    private readonly metrics: WorkerMetrics,
+  ) {
     this.http = axios.create({ timeout: config.backend.timeoutMs, proxy: false, validateStatus: () => true });
   }
 
@@ -54,7 +58,7 @@ export class TokenProvider {
 
   /** One fetch at a time, however many callers need the token. */
   private fetchOnce(): Promise<string> {
-    this.inFlight ??= this.fetchToken().finally(() => (this.inFlight = undefined));
+    this.inFlight ??= this.metrics.tokenRenewal(this.fetchToken()).finally(() => (this.inFlight = undefined));
     return this.inFlight;
   }
 

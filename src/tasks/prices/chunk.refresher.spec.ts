@@ -54,7 +54,8 @@ function refresher(
     MAX_ANSWERS,
   );
   const report = new BatchReport(range(1, 100));
-  const run: TaskRun = { taskId: 't-1', signal: new AbortController().signal, resumable: true, progressed: vi.fn() };
+  const signal = new AbortController().signal;
+  const run: TaskRun = { taskId: 't-1', signal, resumable: true, progressed: vi.fn(), pairFailed: vi.fn() };
   const refresh = async (appIds: number[]) => {
     const apps = appIds.map((appId) => ({ appId, index: appId }));
     await chunks.refresh(apps, 'DE', { source, report, progress: undefined, run, signal: run.signal });

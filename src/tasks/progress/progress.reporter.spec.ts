@@ -16,7 +16,7 @@ function reporter(
 ) {
   const sent: TaskProgress[] = [];
   const signal = options.signal ?? new AbortController().signal;
-  const run: TaskRun = { taskId: 't-1', signal, resumable: true, progressed: vi.fn() };
+  const run: TaskRun = { taskId: 't-1', signal, resumable: true, progressed: vi.fn(), pairFailed: vi.fn() };
   const subject = new ProgressReporter({
     run,
     pattern: 'apps.fetch',

@@ -43,6 +43,7 @@ const run = (): TaskRun => ({
   signal: new AbortController().signal,
   resumable: true,
   progressed: () => undefined,
+  pairFailed: () => undefined,
 });
 const changed = (appId: number, lastModified: number, priceChangeNumber = 1) => ({
   appId,

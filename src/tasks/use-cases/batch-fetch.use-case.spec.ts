@@ -98,7 +98,8 @@ function world(
 }
 
 function run(overrides: Partial<TaskRun> = {}): TaskRun {
-  return { taskId: 't-1', signal: new AbortController().signal, resumable: true, progressed: vi.fn(), ...overrides };
+  const signal = new AbortController().signal;
+  return { taskId: 't-1', signal, resumable: true, progressed: vi.fn(), pairFailed: vi.fn(), ...overrides };
 }
 
 describe(BatchFetchUseCase.name, () => {
@@ -178,6 +179,23 @@ describe(BatchFetchUseCase.name, () => {
 
     await expect(useCase.execute({ appIds: [10, 20, 30], countries: ['US'] }, run())).rejects.toThrow();
     expect(reported.stopped).toBe(1);
+  });
+
+  it('tells the runner of each pair of this delivery as it settles: accepted, or failed and why', async () => {
+    const { useCase } = world({
+      acceptedBefore: ['30/US'],
+      steamFails: { '10/DE': new SteamPermanentError('400') },
+      backendFails: { '20/US': BackendError.rejected('Backend rejected the record with 422') },
+    });
+    const [progressed, pairFailed] = [vi.fn(), vi.fn()];
+
+    await useCase.execute({ appIds: [10, 20, 30], countries: ['DE', 'US'] }, run({ progressed, pairFailed }));
+
+    expect(progressed).toHaveBeenCalledTimes(3);
+    expect(pairFailed.mock.calls.map(([reason]: unknown[]) => reason).sort()).toEqual([
+      'backend_rejected',
+      'steam_error',
+    ]);
   });
 
   it('keeps no progress for a task that cannot resume', async () => {

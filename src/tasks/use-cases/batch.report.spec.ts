@@ -92,4 +92,12 @@ describe(BatchReport.name, () => {
       failed: [{ appId: 2, countries: ['US'], reason: 'steam_error' }],
     });
   });
+
+  it('tells its listener of every failed pair with its own reason', () => {
+    const reasons: string[] = [];
+    const report = new BatchReport([1, 2], (reason) => reasons.push(reason));
+    report.fail(2, 'US', 'backend_rejected');
+    report.fail(2, 'DE', 'steam_error');
+    expect(reasons).toEqual(['backend_rejected', 'steam_error']);
+  });
 });

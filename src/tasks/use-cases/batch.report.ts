@@ -1,5 +1,8 @@
 export type FailureReason = 'steam_error' | 'backend_error' | 'backend_rejected';
 
+/** How one (app, country) pair settled: accepted by the backend, or why not. */
+export type PairOutcome = 'updated' | FailureReason;
+
 export interface Failure {
   appId: number;
   countries: string[];
@@ -25,13 +28,13 @@ export class BatchReport {
 
   constructor(
     private readonly appIds: readonly number[],
-    /** Told of each failed pair (task progress). */
-    private readonly onFailure: () => void = () => undefined,
+    /** Told of each failed pair and why (task progress, the pairs metric). */
+    private readonly onFailure: (reason: FailureReason) => void = () => undefined,
   ) {}
 
   /** One pair failed for good; each pair fails at most once. */
   fail(appId: number, country: string, reason: FailureReason): void {
-    this.onFailure();
+    this.onFailure(reason);
     let failure = this.failures.get(appId);
     if (!failure) this.failures.set(appId, (failure = { countries: new Set(), reasons: new Set() }));
     failure.countries.add(country);

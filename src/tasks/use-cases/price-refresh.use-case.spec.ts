@@ -127,7 +127,7 @@ function world(
 }
 
 function run(signal = new AbortController().signal): TaskRun {
-  return { taskId: 't-1', signal, resumable: true, progressed: vi.fn() };
+  return { taskId: 't-1', signal, resumable: true, progressed: vi.fn(), pairFailed: vi.fn() };
 }
 
 describe(PriceRefreshUseCase.name, () => {
