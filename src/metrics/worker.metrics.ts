@@ -42,7 +42,7 @@ interface SteamJobTimes {
   attemptsMade: number;
 }
 
-const MISNAMED_DEFAULT_GAUGES = [
+export const MISNAMED_DEFAULT_GAUGES = [
   'nodejs_active_handles_total',
   'nodejs_active_requests_total',
   'nodejs_active_resources_total',

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 import { METRIC_PREFIX, METRICS } from '../../src/metrics/metric.catalogue';
+import { MISNAMED_DEFAULT_GAUGES } from '../../src/metrics/worker.metrics';
 import { STEAM_BUDGETS } from '../../src/steam/steam-budget';
 import type { TaskFailureCode } from '../../src/tasks/task.errors';
 import { TASK_PATTERNS } from '../../src/tasks/task-patterns';
@@ -38,6 +39,7 @@ async function exportedSeries(): Promise<Map<string, readonly string[]>> {
   // prom-client's process metrics, as the worker registers them (same prefix).
   const register = new Registry();
   collectDefaultMetrics({ register, prefix: METRIC_PREFIX });
+  for (const name of MISNAMED_DEFAULT_GAUGES) register.removeSingleMetric(`${METRIC_PREFIX}${name}`);
   // At run time these are the metric objects, which keep their configured label names.
   for (const metric of register.getMetricsAsArray() as unknown as ProcessMetric[]) {
     const labels = [...(metric.labelNames ?? [])];
