@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 
 import { BackendModule } from './backend/backend.module';
 import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
 import { RabbitModule } from './rabbit/rabbit.module';
 import { RedisModule } from './redis/redis.module';
 import { SchedulesModule } from './schedules/schedules.module';
@@ -16,6 +17,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         configModule,
+        LoggingModule,
         RedisModule,
         RabbitModule,
         SteamModule,
