@@ -16,8 +16,8 @@ export interface SteamCallOptions {
   beforeSend?: () => Promise<void>;
   /** Aborts the call (the worker is shutting down). */
   signal?: AbortSignal;
-  /** The budget the call counts against, named by its debug line. */
-  budget?: SteamBudget;
+  /** What the call's debug line names besides its egress: the request and the budget it counts against. */
+  logAs?: { request: string; budget: SteamBudget };
 }
 
 /**

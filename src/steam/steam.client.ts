@@ -25,6 +25,7 @@ import type {
   StoreItems,
   SteamRequest,
 } from './steam-request';
+import { describeRequest } from './steam-request';
 import { GatedCall, SteamCallOptions } from './gated.call';
 import { budgetOf } from './steam-budget';
 import { readPriceOverviews } from './prices/price-overview.reader';
@@ -70,7 +71,7 @@ export class SteamClient {
     egress: Egress,
     options?: SteamCallOptions,
   ): Promise<AppDetails | AppListPage | AppChangesPage | AppPrices | StoreItems> {
-    options = { ...options, budget: budgetOf(request) };
+    options = { ...options, logAs: { request: describeRequest(request), budget: budgetOf(request) } };
     switch (request.kind) {
       case 'appdetails':
         return this.appDetails(request.appId, request.country, egress, options);
@@ -192,13 +193,14 @@ export class SteamClient {
   private async get(url: string, params: object, egress: Egress, options?: SteamCallOptions): Promise<AxiosResponse> {
     const call = new GatedCall(this.config.steam.timeoutMs, options);
     let response: AxiosResponse;
+    const line = { egress: egress.label, ...options?.logAs };
+    const subject = `Steam ${options?.logAs?.request ?? new URL(url).pathname} via ${egress.label}`;
     try {
       // The module's axios instance, without the Observable wrapper: on this hot
       // path its per-request cancel token (an Error with a stack) is measurable.
-      const line = { egress: egress.label, budget: options?.budget };
       response = await loggedCall(
         this.logger,
-        `Steam ${new URL(url).pathname}`,
+        subject,
         line,
         this.http.axiosRef.get(url, {
           params,
