@@ -35,11 +35,13 @@ export function currentTaskLogFields(): Partial<TaskLogFields> {
 export class TaskLogContext {
   constructor(private readonly cls: ClsService<TaskLogStore>) {}
 
-  /** Runs `work` in a context of its own holding `fields` (none when there is no taskId). */
+  /**
+   * Runs `work` in a context of its own holding `fields`; an empty one without
+   * a taskId, so that `work` never writes under the id of whatever ran before.
+   */
   run<T>(fields: { taskId?: string; pattern?: string | null }, work: () => T): T {
-    if (!fields.taskId) return work();
-    const store: TaskLogStore = { taskId: fields.taskId };
-    if (typeof fields.pattern === 'string') {
+    const store: TaskLogStore = fields.taskId ? { taskId: fields.taskId } : {};
+    if (store.taskId && typeof fields.pattern === 'string') {
       store.pattern =
         fields.pattern.length > MAX_PATTERN_CHARS ? `${fields.pattern.slice(0, MAX_PATTERN_CHARS)}…` : fields.pattern;
     }

@@ -106,6 +106,13 @@ describe(workerLogOptions.name, () => {
     ]);
   });
 
+  it('writes no taskId in a context entered without one, even inside a task', () => {
+    const { logger, records } = workerPino();
+    const taskLog = new TaskLogContext(ClsServiceManager.getClsService());
+    taskLog.run({ taskId: 't-3', pattern: 'apps.fetch' }, () => taskLog.run({}, () => logger.info('a job of no task')));
+    expect(records()[0]).not.toHaveProperty('taskId');
+  });
+
   it('carries at most 200 characters of a pattern as a field (an unknown one may be megabytes)', () => {
     const { logger, records } = workerPino();
     const taskLog = new TaskLogContext(ClsServiceManager.getClsService());

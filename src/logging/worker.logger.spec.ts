@@ -1,5 +1,5 @@
-import { Logger } from '@nestjs/common';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConsoleLogger, Logger } from '@nestjs/common';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { LogLevel } from '../config/environment';
 import { workerLogger } from './worker.logger';
@@ -22,6 +22,8 @@ describe(workerLogger.name, () => {
   afterEach(() => {
     vi.restoreAllMocks();
   });
+
+  afterAll(() => Logger.overrideLogger(new ConsoleLogger()));
 
   /** Nest's own `Logger`, as every class of the worker uses it, writing through the worker's logger. */
   const classLogger = (level: LogLevel) => {
