@@ -5,6 +5,7 @@ import { BackendModule } from './backend/backend.module';
 import { WorkerConfig } from './config/worker-config';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { LoggingModule } from './logging/logging.module';
 import { RabbitModule } from './rabbit/rabbit.module';
 import { RedisModule } from './redis/redis.module';
 import { SchedulesModule } from './schedules/schedules.module';
@@ -22,6 +23,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         configModule,
+        LoggingModule,
         RedisModule,
         RabbitModule,
         SteamModule,

@@ -3,9 +3,10 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 
 import { AppModule } from './app.module';
-import { jsonLogger, startWorker } from './bootstrap';
+import { startWorker } from './bootstrap';
 import { ConfigError } from './config/config.errors';
 import { WorkerConfigModule } from './config/config.module';
+import { workerLogger } from './logging/worker.logger';
 
 /** After the grace period, what closing may take at most (the contract allows 5 s). */
 const EXIT_BACKSTOP_MS = 4500;
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   const { module: configModule, config } = loaded;
   armExitBackstop(config.shutdownGraceMs);
   const app = await NestFactory.create(AppModule.forRoot(configModule, config), {
-    logger: jsonLogger(config.logLevel),
+    logger: workerLogger(config.logLevel),
   });
   await startWorker(app);
 }

@@ -1,5 +1,5 @@
 import { HttpService } from '@nestjs/axios';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isCancel } from 'axios';
 import pLimit, { LimitFunction } from 'p-limit';
 import { firstValueFrom } from 'rxjs';
@@ -7,6 +7,7 @@ import { firstValueFrom } from 'rxjs';
 import { describeNetworkError } from '../common/network-error';
 import { retryWithBackoff } from '../common/retry';
 import { WorkerConfig } from '../config/worker-config';
+import { loggedCall } from '../logging/call.log';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { TokenProvider } from './auth/token.provider';
 import { BackendError, isTransientStatus } from './backend.errors';
@@ -50,6 +51,7 @@ export function isPriceRecord(record: AppCountryRecord | AppCountryPriceRecord):
  */
 @Injectable()
 export class BackendClient {
+  private readonly logger = new Logger(BackendClient.name);
   private readonly slots: LimitFunction;
 
   constructor(
@@ -111,7 +113,13 @@ export class BackendClient {
       // axios' `timeout` only bounds idle time: the signal bounds the whole answer, to
       // its last byte. Never the caller's abort signal: a PUT once sent is let finish.
       const config = { validateStatus: () => true, signal: AbortSignal.timeout(timeoutMs) };
-      ({ status } = await firstValueFrom(this.http.put(url, record, config)));
+      const line = { push: path.endsWith('/price') ? 'price' : 'details', path };
+      ({ status } = await loggedCall(
+        this.logger,
+        `Push ${path}`,
+        line,
+        firstValueFrom(this.http.put(url, record, config)),
+      ));
     } catch (error) {
       // From the interceptor (no token for the 401 repeat), origin `auth`.
       if (error instanceof BackendError) throw error;

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 
 import { linkedSignal } from '../common/linked-signal';
+import type { SteamBudget } from './steam-budget';
 import { SteamTransientError } from './steam.errors';
 
 /** What a Steam call waits for and what stops it. */
@@ -15,6 +16,8 @@ export interface SteamCallOptions {
   beforeSend?: () => Promise<void>;
   /** Aborts the call (the worker is shutting down). */
   signal?: AbortSignal;
+  /** What the call's debug line names besides its egress: the request and the budget it counts against. */
+  logAs?: { request: string; budget: SteamBudget };
 }
 
 /**

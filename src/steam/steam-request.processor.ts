@@ -5,6 +5,7 @@ import type { Job, Queue } from 'bull';
 import { backoffDelay } from '../common/backoff';
 import { sleep } from '../common/sleep';
 import { WorkerConfig } from '../config/worker-config';
+import { TaskLogContext } from '../logging/task-log.context';
 import { WorkerMetrics } from '../metrics/worker.metrics';
 import { DepartureGate } from './egress/departure.gate';
 import { EgressLimiter, Reservation, StateChange } from './egress/egress.limiter';
@@ -21,14 +22,14 @@ import {
   SteamRequestCancelledError,
   SteamRequestHandedBackError,
 } from './steam.errors';
-import { describeRequest, SteamOutcome, SteamRequest } from './steam-request';
+import { describeRequest, SteamJobData, SteamOutcome } from './steam-request';
 
 /** Longest single sleep while waiting for an egress, so that a closing queue is noticed. */
 const MAX_WAIT_SLICE_MS = 1000;
 /** Pause before asking the limiter again after Redis failed to answer. */
 const LIMITER_RETRY_MS = 1000;
 
-type SteamJob = Job<SteamRequest & { requestsMade?: number }>;
+type SteamJob = Job<SteamJobData>;
 
 /**
  * Runs each Steam job of both queues (one per budget): waits for a slot on
@@ -54,6 +55,7 @@ export class SteamRequestProcessor implements OnModuleInit {
     private readonly pool: EgressPool,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
     private readonly metrics: WorkerMetrics,
+    private readonly taskLog: TaskLogContext,
   ) {
     this.queues = [storeQueue, apiQueue];
   }
@@ -62,7 +64,10 @@ export class SteamRequestProcessor implements OnModuleInit {
     // Per budget, one slot per start the pool can reserve on it, so this
     // process alone can fill every egress; more would only wait in the limiter.
     const concurrency = this.pool.egresses.length * this.config.steam.egressConcurrency;
-    for (const queue of this.queues) void queue.process('*', concurrency, (job: SteamJob) => this.process(job));
+    // Bull runs a job outside its task's async context: re-entered from the job's data (docs/contract.md#logs).
+    for (const queue of this.queues) {
+      void queue.process('*', concurrency, (job: SteamJob) => this.taskLog.run(job.data, () => this.process(job)));
+    }
   }
 
   /**

@@ -5,18 +5,19 @@ import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 
 import { sleep } from '../common/sleep';
+import { currentTaskLogFields } from '../logging/task-log.context';
 import { EgressLimiter } from './egress/egress.limiter';
 import { STEAM_JOB_OPTIONS, STEAM_QUEUES } from './steam-queue.constants';
 import { budgetOf, SteamBudget } from './steam-budget';
 import { fromOutcome } from './steam.errors';
-import type { SteamOutcome, SteamRequest, SteamResult } from './steam-request';
+import type { SteamJobData, SteamOutcome, SteamRequest, SteamResult } from './steam-request';
 
 /** Pause before adding a job again, or running a failed one again, after Redis failed. */
 const REDIS_RETRY_MS = 1000;
 
 interface Waiter {
   /** What to add again if Redis comes back without the job. */
-  request: SteamRequest;
+  request: SteamJobData;
   resolve: (outcome: SteamOutcome) => void;
   reject: (error: Error) => void;
 }
@@ -74,8 +75,9 @@ export class SteamRequestQueue implements OnModuleInit {
   async request<R extends SteamRequest>(request: R, signal?: AbortSignal): Promise<SteamResult<R>> {
     signal?.throwIfAborted();
     const jobId = randomUUID();
+    const data: SteamJobData = { ...request, ...currentTaskLogFields() };
     const outcome = new Promise<SteamOutcome>((resolve, reject) =>
-      this.waiters.set(jobId, { request, resolve, reject }),
+      this.waiters.set(jobId, { request: data, resolve, reject }),
     );
     // It may settle (abort) while the job is still being added; it is awaited below.
     outcome.catch(() => undefined);
@@ -90,7 +92,7 @@ export class SteamRequestQueue implements OnModuleInit {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await this.add(request, jobId, signal);
+      await this.add(data, jobId, signal);
       return fromOutcome(await outcome) as SteamResult<R>;
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -104,7 +106,7 @@ export class SteamRequestQueue implements OnModuleInit {
   }
 
   /** Adds the job, waiting while Redis is away (adding it twice under one id is a no-op). */
-  private async add(request: SteamRequest, jobId: string, signal?: AbortSignal): Promise<void> {
+  private async add(request: SteamJobData, jobId: string, signal?: AbortSignal): Promise<void> {
     for (let failures = 0; ; failures++) {
       try {
         await this.queueOf(request).add(request.kind, request, { ...STEAM_JOB_OPTIONS, jobId });

@@ -7,6 +7,13 @@ import type { SteamFailure } from './steam.errors';
 export type SteamRequest =
   AppDetailsRequest | AppListPageRequest | AppChangesPageRequest | AppPricesRequest | StoreItemsRequest;
 
+/**
+ * A Steam job's data: the request, the attempts it made, and the log fields of
+ * the task that asked for it (`taskId`, `pattern`), so that the processor's
+ * lines carry them (docs/contract.md#logs). Steam itself never sees them.
+ */
+export type SteamJobData = SteamRequest & { requestsMade?: number; taskId?: string; pattern?: string };
+
 export interface AppDetailsRequest {
   kind: 'appdetails';
   appId: number;

@@ -1,10 +1,11 @@
 import { HttpService } from '@nestjs/axios';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AxiosResponse } from 'axios';
 import type { ClientRequest } from 'node:http';
 
 import { describeNetworkError } from '../common/network-error';
 import { WorkerConfig } from '../config/worker-config';
+import { loggedCall } from '../logging/call.log';
 import type { Egress } from './egress/egress';
 import {
   SteamBadRequestError,
@@ -24,7 +25,9 @@ import type {
   StoreItems,
   SteamRequest,
 } from './steam-request';
+import { describeRequest } from './steam-request';
 import { GatedCall, SteamCallOptions } from './gated.call';
+import { budgetOf } from './steam-budget';
 import { readPriceOverviews } from './prices/price-overview.reader';
 import { readStoreItems } from './prices/store-items.reader';
 import { storeItemsUrl } from './prices/store-items.query';
@@ -56,6 +59,8 @@ const MAX_COOLDOWN_FACTOR = 10;
  */
 @Injectable()
 export class SteamClient {
+  private readonly logger = new Logger(SteamClient.name);
+
   constructor(
     private readonly http: HttpService,
     @Inject(WorkerConfig) private readonly config: WorkerConfig,
@@ -66,6 +71,7 @@ export class SteamClient {
     egress: Egress,
     options?: SteamCallOptions,
   ): Promise<AppDetails | AppListPage | AppChangesPage | AppPrices | StoreItems> {
+    options = { ...options, logAs: { request: describeRequest(request), budget: budgetOf(request) } };
     switch (request.kind) {
       case 'appdetails':
         return this.appDetails(request.appId, request.country, egress, options);
@@ -187,22 +193,29 @@ export class SteamClient {
   private async get(url: string, params: object, egress: Egress, options?: SteamCallOptions): Promise<AxiosResponse> {
     const call = new GatedCall(this.config.steam.timeoutMs, options);
     let response: AxiosResponse;
+    const line = { egress: egress.label, ...options?.logAs };
+    const subject = `Steam ${options?.logAs?.request ?? new URL(url).pathname} via ${egress.label}`;
     try {
       // The module's axios instance, without the Observable wrapper: on this hot
       // path its per-request cancel token (an Error with a stack) is measurable.
-      response = await this.http.axiosRef.get(url, {
-        params,
-        httpAgent: egress.httpAgent,
-        httpsAgent: egress.httpsAgent,
-        // Proxies come from the egress only, never from HTTP(S)_PROXY.
-        proxy: false,
-        validateStatus: () => true,
-        responseType: 'json',
-        // Bounded by the call as a whole, not by the socket's idle time.
-        timeout: 0,
-        signal: call.signal,
-        transport: call.transport(url),
-      });
+      response = await loggedCall(
+        this.logger,
+        subject,
+        line,
+        this.http.axiosRef.get(url, {
+          params,
+          httpAgent: egress.httpAgent,
+          httpsAgent: egress.httpsAgent,
+          // Proxies come from the egress only, never from HTTP(S)_PROXY.
+          proxy: false,
+          validateStatus: () => true,
+          responseType: 'json',
+          // Bounded by the call as a whole, not by the socket's idle time.
+          timeout: 0,
+          signal: call.signal,
+          transport: call.transport(url),
+        }),
+      );
     } catch (error) {
       if (call.refusal !== undefined) throw call.refusal;
       if (options?.signal?.aborted) throw options.signal.reason;

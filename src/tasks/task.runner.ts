@@ -4,6 +4,7 @@ import type { ConsumeMessage } from 'amqplib';
 import { createHash, randomUUID } from 'node:crypto';
 
 import { sleep } from '../common/sleep';
+import { TaskLogContext } from '../logging/task-log.context';
 import { TaskMeter, WorkerMetrics } from '../metrics/worker.metrics';
 import { ResultPublisher } from '../rabbit/result.publisher';
 import type { TaskContext } from '../rabbit/task.context';
@@ -69,6 +70,7 @@ export class TaskRunner {
     private readonly inFlight: InFlightTasks,
     private readonly crashLoops: CrashLoopGuard,
     private readonly metrics: WorkerMetrics,
+    private readonly taskLog: TaskLogContext,
   ) {}
 
   async run<Dto extends object, Result extends object>(
@@ -79,16 +81,19 @@ export class TaskRunner {
     const message = context.getMessage();
     const named = validTaskId(data) ?? messageId(message);
     const delivery = this.start(context, context.getPattern(), named ?? randomUUID());
-    let result: Result | undefined;
-    let error: unknown;
-    try {
-      const dto = await validateTask(definition.dto, data);
-      result = await this.execute(definition, dto, delivery, named ?? bodyHash(message), named !== undefined);
-    } catch (thrown) {
-      error = thrown;
-    }
-    const completed = result && definition.completed?.bind(definition, result);
-    await this.conclude(delivery, error, result, completed);
+    // Every line written until it is settled carries its taskId and pattern (docs/contract.md#logs).
+    return this.taskLog.run(delivery, async () => {
+      let result: Result | undefined;
+      let error: unknown;
+      try {
+        const dto = await validateTask(definition.dto, data);
+        result = await this.execute(definition, dto, delivery, named ?? bodyHash(message), named !== undefined);
+      } catch (thrown) {
+        error = thrown;
+      }
+      const completed = result && definition.completed?.bind(definition, result);
+      await this.conclude(delivery, error, result, completed);
+    });
   }
 
   /** A delivery that matched no task type (bad UTF-8 or JSON, unknown pattern). */
@@ -96,12 +101,14 @@ export class TaskRunner {
     const pattern = typeof invalid.body?.pattern === 'string' ? invalid.body.pattern : null;
     const taskId = validTaskId(invalid.body?.data) ?? messageId(context.getMessage()) ?? randomUUID();
     const delivery = this.start(context, pattern, taskId);
-    if (invalid.body) return this.conclude(delivery, new TaskFailedError('invalid_task', invalid.problem));
-    // No JSON object, so nobody to tell: straight to the dead-letter queue.
-    this.logger.warn(`Dead-lettering a task: ${invalid.problem}`);
-    this.settle(delivery.task, 'dead-letter');
-    delivery.meter.settled('dead-letter');
-    this.inFlight.finish(delivery.task);
+    return this.taskLog.run(delivery, async () => {
+      if (invalid.body) return this.conclude(delivery, new TaskFailedError('invalid_task', invalid.problem));
+      // No JSON object, so nobody to tell: straight to the dead-letter queue.
+      this.logger.warn(`Dead-lettering a task: ${invalid.problem}`);
+      this.settle(delivery.task, 'dead-letter');
+      delivery.meter.settled('dead-letter');
+      this.inFlight.finish(delivery.task);
+    });
   }
 
   private start(context: TaskContext, pattern: string | null, taskId: string): Delivery {

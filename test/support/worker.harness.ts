@@ -6,8 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
 import { AppModule } from '../../src/app.module';
-import { jsonLogger, startWorker } from '../../src/bootstrap';
+import { startWorker } from '../../src/bootstrap';
 import { WorkerConfigModule } from '../../src/config/config.module';
+import { workerLogger } from '../../src/logging/worker.logger';
 import { AuthStandIn, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from './auth.stand-in';
 import { BackendStandIn } from './backend.stand-in';
 import { RabbitProbe, RABBITMQ_URL, ReceivedMessage } from './rmq';
@@ -92,9 +93,12 @@ export interface TestWorker {
 
 /** Boots the real AppModule with the Nest testing module, as `main.ts` would. */
 export async function startTestWorker(env: Record<string, string>): Promise<TestWorker> {
-  const { module: configModule, config } = await WorkerConfigModule.load(env);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(configModule, config)] }).compile();
-  const app = moduleRef.createNestApplication({ logger: jsonLogger((env.LOG_LEVEL as 'fatal') ?? 'fatal') });
+  const { module, config } = await WorkerConfigModule.load(env);
+  const logger = workerLogger(config.logLevel);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(module, config)] })
+    .setLogger(logger)
+    .compile();
+  const app = moduleRef.createNestApplication({ logger });
   await startWorker(app, { port: 0 });
   const { port } = app.getHttpServer().address() as AddressInfo;
   let closing: Promise<void> | undefined;

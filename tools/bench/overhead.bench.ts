@@ -88,6 +88,8 @@ export async function overheadBench(progress: (line: string) => void): Promise<R
     STEAM_RATE_LIMIT: '1000000',
     STEAM_RATE_WINDOW_MS: '1000',
     STEAM_EGRESS_CONCURRENCY: String(OVERHEAD.concurrency),
+    // What a deployment runs: the cost of logging is part of the measured latency.
+    LOG_LEVEL: 'info',
   };
   const worker = await startTestWorker(env);
   const bare = await bareBull(bareNames.REDIS_PREFIX, 'bare', false);
