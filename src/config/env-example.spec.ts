@@ -44,7 +44,7 @@ describe('.env.example', () => {
 
   it('leaves the secrets and the required variables empty', () => {
     const values = new Map(example);
-    for (const name of ['STEAM_API_KEY', 'STEAM_PROXIES', ...Object.keys(REQUIRED)]) {
+    for (const name of ['STEAM_API_KEY', 'STEAM_PROXIES', 'ADMIN_PASSWORD', ...Object.keys(REQUIRED)]) {
       expect(values.get(name), name).toBe('');
     }
   });
