@@ -7,12 +7,15 @@
 # Plain Dockerfile syntax (no BuildKit-only features), so that both `docker build`
 # and Debian's docker-compose 1.29 (classic builder) can build it.
 #
-# Node >= 20.19 is required: the NestJS 12 packages are ESM-only and are loaded
-# through require(esm). The node:20 tag tracks the latest 20.x release.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS on Debian bookworm (slim: no compiler, no curl). The node:24 tag
+# tracks the latest 24.x release; the app itself needs Node >= 20.19 (the NestJS
+# 12 packages are ESM-only and are loaded through require(esm)).
+# Without a Docker engine: tools/image-check.sh builds and runs it with buildah.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---------------------------------------------------------------------------
-# base: the Node image, with the version requirement checked once
+# base: the Node image, with the version requirement checked once (a NODE_IMAGE
+# build argument may pick another; CI tests 20 and 24)
 # ---------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS base
 RUN node -e "const [a,b]=process.versions.node.split('.').map(Number); if (a<20||(a===20&&b<19)) { console.error('Node >= 20.19 required, got '+process.version); process.exit(1); }"
@@ -26,8 +29,13 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
 # ---------------------------------------------------------------------------
 FROM base AS build
 # msgpackr-extract (optional native addon of bull's msgpackr, pinned to 3.0.4 by
-# the package.json override) ships prebuilt linux-x64/arm64 binaries; bull works
+# the package.json override so that `npm ci` accepts the lock file) ships prebuilt
+# linux-x64/arm64 Node-API binaries, which load on any Node version; bull works
 # without it, so no compiler toolchain is installed.
+# Behind a TLS-inspecting proxy npm needs the proxy's CA: pass its path with
+# --build-arg NODE_EXTRA_CA_CERTS=... and mount the file for the build (buildah bud -v,
+# as tools/image-check.sh does). A build argument, so it never reaches the runtime stage.
+ARG NODE_EXTRA_CA_CERTS
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
@@ -38,6 +46,7 @@ RUN npm run build
 # prod-deps: production dependencies only, from the same lock file
 # ---------------------------------------------------------------------------
 FROM base AS prod-deps
+ARG NODE_EXTRA_CA_CERTS
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev
 
@@ -59,7 +68,9 @@ COPY package.json package-lock.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 
-USER node
+# The official image's `node` user, by number so that Kubernetes' runAsNonRoot
+# can verify it without reading /etc/passwd.
+USER 1000:1000
 EXPOSE 3000
 
 # Liveness (docs/contract.md#http-endpoints): 200 while the process can recover by itself
