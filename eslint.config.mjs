@@ -11,7 +11,7 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'build/', 'node_modules/', 'coverage/']),
+  globalIgnores(['dist/', 'build/', 'node_modules/', 'coverage/', '.cache/', 'test-artifacts/']),
   js.configs.recommended,
   tseslint.configs.recommended,
   {
