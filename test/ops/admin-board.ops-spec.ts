@@ -35,11 +35,15 @@ describe('queue dashboard in Chromium', () => {
       expect(response?.status()).toBe(200);
       // The page is rendered by its script from the board's API: the queues appear once it has answered.
       await page.getByText('steam-requests-api').first().waitFor({ timeout: 20_000 });
+      // The jobs of the task that ran are counted on each queue's card, once their counts came.
+      await page
+        .getByText(/[1-9]\d* Jobs?/)
+        .first()
+        .waitFor({ timeout: 20_000 });
       await expect(page.title()).resolves.toBe('steam-worker');
       const text = await page.locator('body').innerText();
       expect(text).toContain('steam-requests');
       expect(text).toContain('steam-requests-api');
-      // The jobs of the task that ran are counted on each queue's card.
       expect(text).toMatch(/[1-9]\d* Jobs?/);
 
       mkdirSync(ARTIFACTS, { recursive: true });
