@@ -1,6 +1,7 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { fakeProgressReporters } from '../../../test/support/fake-progress-reporters';
 import type { BackendCircuit } from '../../backend/backend.circuit';
 import type { AppCountryRecord, BackendClient } from '../../backend/backend.client';
 import { BackendError } from '../../backend/backend.errors';
@@ -65,21 +66,7 @@ function world(
     recordSuccess: vi.fn(),
     recordFailure: vi.fn(),
   };
-  // Task progress as the use case feeds it (the reporter itself: progress.reporter.spec.ts).
-  const reported = { accepted: 0, failed: 0, stopped: 0 };
-  const reporters = {
-    start: vi.fn((run: TaskRun, _pattern: string, _total: number, _doneBefore: number) => ({
-      run: {
-        ...run,
-        progressed: () => {
-          reported.accepted++;
-          run.progressed();
-        },
-      },
-      failed: () => void reported.failed++,
-      stop: () => void reported.stopped++,
-    })),
-  };
+  const { reported, reporters } = fakeProgressReporters();
   const config = { tasks: { maxBatchApps: 100 }, steam: { feedWindow: 4 } } as WorkerConfig;
   const useCase = new BatchFetchUseCase(
     steam as unknown as SteamRequestQueue,
