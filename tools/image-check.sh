@@ -176,7 +176,7 @@ run_image() {
   environ="$(tr '\0' '\n' <"/proc/${worker_pid}/environ")"
   grep -E '^(MALLOC_ARENA_MAX|NODE_OPTIONS|NODE_ENV)=' <<<"${environ}"
   grep -qx 'MALLOC_ARENA_MAX=2' <<<"${environ}" || die "MALLOC_ARENA_MAX=2 is not set"
-  grep -qx 'NODE_OPTIONS=--max-old-space-size=128' <<<"${environ}" || die "the heap cap is not set"
+  grep -qx 'NODE_OPTIONS=--max-old-space-size=128 --max-semi-space-size=8' <<<"${environ}" || die "the heap cap is not set"
 
   # The image's HEALTHCHECK, run inside the image as Docker would (["CMD", ...]).
   mapfile -t health < <(image_config '{{range .Docker.Config.Healthcheck.Test}}{{println .}}{{end}}')

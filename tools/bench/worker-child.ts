@@ -87,7 +87,7 @@ export class WorkerChild {
 }
 
 /** The runtime flags of the Dockerfile's image. */
-export const WORKER_NODE_OPTIONS = '--max-old-space-size=128';
+export const WORKER_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=8';
 
 /**
  * A built worker as the image runs it (its heap cap and malloc arenas), with
