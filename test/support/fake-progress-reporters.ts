@@ -1,6 +1,7 @@
 import { vi } from 'vitest';
 
 import type { TaskRun } from '../../src/tasks/task.runner';
+import type { FailureReason } from '../../src/tasks/use-cases/batch.report';
 
 /**
  * A stand-in for ProgressReporterFactory in the batch use cases' specs: counts
@@ -16,8 +17,11 @@ export function fakeProgressReporters() {
           reported.accepted++;
           run.progressed();
         },
+        pairFailed: (reason: FailureReason) => {
+          reported.failed++;
+          run.pairFailed(reason);
+        },
       },
-      failed: () => void reported.failed++,
       stop: () => void reported.stopped++,
     })),
   };

@@ -40,7 +40,7 @@ describe(ProgressReporter.name, () => {
     subject.run.progressed();
     vi.advanceTimersByTime(INTERVAL_MS - 1);
     expect(sent).toEqual([]);
-    subject.failed();
+    subject.run.pairFailed('steam_error');
     vi.advanceTimersByTime(1);
     subject.run.progressed();
     vi.advanceTimersByTime(INTERVAL_MS - 1);
@@ -53,19 +53,21 @@ describe(ProgressReporter.name, () => {
     ]);
   });
 
-  it('still tells the task it got somewhere when a pair is accepted', () => {
+  it('still tells the task it got somewhere when a pair is accepted, and why a pair failed', () => {
     const { subject, run } = reporter();
 
     subject.run.progressed();
+    subject.run.pairFailed('backend_error');
 
     expect(run.progressed).toHaveBeenCalledTimes(1);
+    expect(run.pairFailed).toHaveBeenCalledWith('backend_error');
   });
 
   it('sends its first event even when nothing settled yet, then only when something changed', () => {
     const { subject, sent } = reporter({ doneBefore: 4 });
 
     vi.advanceTimersByTime(3 * INTERVAL_MS);
-    subject.failed();
+    subject.run.pairFailed('steam_error');
     vi.advanceTimersByTime(3 * INTERVAL_MS);
 
     expect(sent.map(({ done, failed }) => [done, failed])).toEqual([
@@ -79,7 +81,7 @@ describe(ProgressReporter.name, () => {
 
     subject.run.progressed();
     subject.stop();
-    subject.failed();
+    subject.run.pairFailed('steam_error');
     vi.advanceTimersByTime(10 * INTERVAL_MS);
 
     expect(sent).toEqual([]);

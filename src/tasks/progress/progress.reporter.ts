@@ -41,7 +41,7 @@ export class ProgressReporter {
   private sent?: { done: number; failed: number };
   private readonly timer?: NodeJS.Timeout;
   private stopped = false;
-  /** The task's run, whose `progressed()` (a pair accepted) counts the pair here too. */
+  /** The task's run, whose `progressed()` (a pair accepted) and `pairFailed()` count the pair here too. */
   readonly run: TaskRun;
 
   constructor(private readonly options: ProgressReporterOptions) {
@@ -53,18 +53,17 @@ export class ProgressReporter {
         this.done++;
         run.progressed();
       },
+      pairFailed: (reason) => {
+        this.done++;
+        this.failures++;
+        run.pairFailed(reason);
+      },
     };
     if (intervalMs > 0) {
       this.timer = setInterval(() => this.tick(), intervalMs);
       // A ticker never keeps the process alive: the task does.
       this.timer.unref();
     }
-  }
-
-  /** A pair failed for good. */
-  failed(): void {
-    this.done++;
-    this.failures++;
   }
 
   /** No event after this, whatever the timer does. */

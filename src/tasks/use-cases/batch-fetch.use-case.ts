@@ -46,10 +46,7 @@ export class BatchFetchUseCase {
     const progress = run.resumable ? await this.progressStore.open(run.taskId, appIds, countries) : undefined;
     const resumed = progress?.acceptedBefore ?? 0;
     const reporter = this.reporters.start(run, 'apps.fetch', appIds.length * countries.length, resumed);
-    const report = new BatchReport(appIds, (reason) => {
-      reporter.failed();
-      run.pairFailed(reason);
-    });
+    const report = new BatchReport(appIds, reporter.run.pairFailed);
     this.logger.log(
       `Task ${run.taskId}: ${appIds.length} app(s) × ${countries.length} countr(ies)` +
         (resumed ? `, resuming with ${resumed} pair(s) already accepted` : ''),

@@ -57,10 +57,7 @@ export class PriceRefreshUseCase {
     const resumed = progress?.acceptedBefore ?? 0;
     // Every app in every country is a pair, however many share a Steam request.
     const reporter = this.reporters.start(run, 'apps.prices', appIds.length * countries.length, resumed);
-    const report = new BatchReport(appIds, (reason) => {
-      reporter.failed();
-      run.pairFailed(reason);
-    });
+    const report = new BatchReport(appIds, reporter.run.pairFailed);
     this.logger.log(
       `Task ${run.taskId}: prices of ${appIds.length} app(s) × ${countries.length} countr(ies) from ${this.source.name}` +
         (resumed ? `, resuming with ${resumed} pair(s) already accepted` : ''),
